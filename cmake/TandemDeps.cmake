@@ -1,0 +1,15 @@
+# Every third-party dependency, found once (see ../shared/DEPS.md for why each
+# is found this way). Only the adapter modules link the heavy ones.
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(simdjson CONFIG REQUIRED)
+find_package(zstd CONFIG REQUIRED)
+find_package(fmt CONFIG REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+if(TANDEM_BUILD_TESTS)
+  find_package(GTest CONFIG REQUIRED)
+endif()
+if(TANDEM_BUILD_BENCH)
+  find_package(benchmark CONFIG REQUIRED)
+endif()
