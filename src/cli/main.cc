@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (!action) return 2;
   tandem::Status s = action();
+  std::fflush(stdout);
   if (!s.ok()) std::fprintf(stderr, "tandem: %s\n", s.ToString().c_str());
   return tandem::cli::ExitCodeFor(s);
 }
