@@ -1,0 +1,301 @@
+// graph_leg_bench: what the leg runtime costs on top of the graph store.
+// One banking-shaped workload (persons, accounts owned by persons,
+// transactions between accounts; creates, updates and upserts; 90% of the
+// events carry two references), measured three ways in one run:
+//
+//  (a) direct   GraphStore::ApplyBatch in batches of --batch events;
+//  (b) backlog  the graph leg draining the workload already in the log;
+//  (c) full     a producer publishing (Producer::PublishBatch, --batch events
+//               per call) while the graph leg consumes: Producer → log → leg
+//               → graph store, timed from the first publish until the leg
+//               has caught up.
+//
+// Each row reports events/s, the sink's batch-apply latency p50/p99 (one
+// ApplyBatch call), the mean batch size the store saw, and the ratio of its
+// events/s to (a). The log runs with fsync=always on --dir; the store syncs
+// its WAL per batch unless --store-sync 0.
+//
+//   graph_leg_bench [--dir D] [--events N] [--batch B] [--workers W] [--store-sync 0|1]
+//
+// Prints a Markdown table.
+#include <stdlib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/hash.h"
+#include "tandem/env.h"
+#include "tandem/event.h"
+#include "tandem/graph.h"
+#include "tandem/leg.h"
+#include "tandem/log.h"
+#include "tandem/producer.h"
+
+namespace tandem::bench {
+namespace {
+
+using Steady = std::chrono::steady_clock;
+
+struct Flags {
+  std::string dir;
+  size_t events = 100'000;
+  size_t batch = 500;
+  uint32_t workers = 2;
+  bool store_sync = true;
+  bool remove_dir = false;  // the directory was made here (mkdtemp)
+};
+
+Flags ParseFlags(int argc, char** argv) {
+  Flags f;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i];
+    const char* v = argv[i + 1];
+    if (k == "--dir") {
+      f.dir = v;
+    } else if (k == "--events") {
+      f.events = std::strtoul(v, nullptr, 10);
+    } else if (k == "--batch") {
+      f.batch = std::max<size_t>(1, std::strtoul(v, nullptr, 10));
+    } else if (k == "--workers") {
+      f.workers = std::max<uint32_t>(1, static_cast<uint32_t>(std::strtoul(v, nullptr, 10)));
+    } else if (k == "--store-sync") {
+      f.store_sync = std::atoi(v) != 0;
+    } else {
+      std::fprintf(stderr, "unknown flag %s\n", k.c_str());
+      std::exit(2);
+    }
+  }
+  if (f.dir.empty()) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "tandem-legbench-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) == nullptr) {
+      std::perror("mkdtemp");
+      std::exit(1);
+    }
+    f.dir = tmpl;
+    f.remove_dir = true;
+  }
+  return f;
+}
+
+// The workload of the former GraphThroughput test, as events a producer sends.
+std::vector<EntityEvent> Workload(size_t n) {
+  Random rnd(7);
+  std::vector<EntityEvent> out;
+  out.reserve(n);
+  const size_t persons = std::max<size_t>(1, n / 20), accounts = std::max<size_t>(1, n / 10);
+  for (size_t i = 0; i < n; ++i) {
+    EntityEvent e;
+    e.event_id = "evt-" + std::to_string(i);
+    e.timestamp = "2024-03-01T00:00:00Z";
+    e.timestamp_us = 1'709'251'200'000'000;
+    const uint64_t kind = rnd.Uniform(10);
+    if (kind == 0) {
+      e.event_type = EventType::kUpsert;
+      e.entity_type = "person";
+      e.entity_id = "p" + std::to_string(rnd.Uniform(persons));
+      e.payload = R"({"name":"Person )" + std::to_string(i) + R"(","city":"Berlin","kyc":"ok"})";
+    } else if (kind == 1) {
+      e.event_type = EventType::kUpdate;
+      e.entity_type = "account";
+      e.entity_id = "a" + std::to_string(rnd.Uniform(accounts));
+      e.payload = R"({"owner_id":"p)" + std::to_string(rnd.Uniform(persons)) +
+                  R"(","currency":"EUR","status":"open"})";
+    } else {
+      e.event_type = EventType::kCreate;
+      e.entity_type = "transaction";
+      e.entity_id = "t" + std::to_string(i);
+      e.payload = R"({"from_account":"a)" + std::to_string(rnd.Uniform(accounts)) +
+                  R"(","to_account":"a)" + std::to_string(rnd.Uniform(accounts)) +
+                  R"(","amount":125.5,"currency":"EUR","memo":"invoice"})";
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+double Percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  const size_t i = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())));
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(i), v.end());
+  return v[i];
+}
+
+struct Row {
+  std::string name;
+  double seconds = 0;
+  uint64_t applied = 0;
+  std::vector<double> batch_us;  // one entry per ApplyBatch call
+  uint64_t batched_events = 0;
+};
+
+// A StoreSink that times every Apply.
+class TimingSink final : public Sink {
+ public:
+  explicit TimingSink(Store& store) : inner_(NewStoreSink(store)) {}
+  Result<std::vector<ApplyOutcome>> Apply(std::span<const StoreEvent> events) override {
+    const auto start = Steady::now();
+    Result<std::vector<ApplyOutcome>> r = inner_->Apply(events);
+    const double us = std::chrono::duration<double, std::micro>(Steady::now() - start).count();
+    std::lock_guard l(mu_);
+    batch_us_.push_back(us);
+    events_ += events.size();
+    return r;
+  }
+  Result<PositionMap> Positions() override { return inner_->Positions(); }
+  void Into(Row* row) {
+    std::lock_guard l(mu_);
+    row->batch_us = batch_us_;
+    row->batched_events = events_;
+  }
+
+ private:
+  std::unique_ptr<Sink> inner_;
+  std::mutex mu_;
+  std::vector<double> batch_us_;  // GUARDED_BY(mu_)
+  uint64_t events_ = 0;           // GUARDED_BY(mu_)
+};
+
+void Die(const Status& s, const char* what) {
+  if (s.ok()) return;
+  std::fprintf(stderr, "%s: %s\n", what, s.ToString().c_str());
+  std::exit(1);
+}
+
+std::unique_ptr<GraphStore> OpenGraph(const Flags& f, const std::string& name) {
+  GraphStoreOptions o;
+  o.dir = f.dir + "/" + name;
+  o.sync = f.store_sync;
+  Result<std::unique_ptr<GraphStore>> g = OpenGraphStore(o);
+  Die(g.status(), "open graph store");
+  return std::move(g).value();
+}
+
+std::unique_ptr<Log> OpenLog(const Flags& f, const std::string& name) {
+  LogOptions o;
+  o.dir = f.dir + "/" + name;
+  Result<std::unique_ptr<Log>> log = Log::Open(o);
+  Die(log.status(), "open log");
+  return std::move(log).value();
+}
+
+// (a): the events with the positions the log would give them (8 partitions).
+Row Direct(const Flags& f, const std::vector<EntityEvent>& events) {
+  std::vector<StoreEvent> batch;
+  std::map<std::pair<std::string, uint32_t>, uint64_t> next;
+  for (const EntityEvent& e : events) {
+    const uint32_t p = PartitionForKey(e.entity_id, 8);
+    batch.push_back(StoreEvent{e, LogPosition{e.entity_type, p, next[{e.entity_type, p}]++}});
+  }
+  std::unique_ptr<GraphStore> graph = OpenGraph(f, "direct");
+  Row row;
+  row.name = "(a) direct GraphStore::ApplyBatch";
+  const auto start = Steady::now();
+  for (size_t i = 0; i < batch.size(); i += f.batch) {
+    const size_t n = std::min(f.batch, batch.size() - i);
+    const auto t = Steady::now();
+    Result<BatchResult> r = graph->ApplyBatch(std::span<const StoreEvent>(batch).subspan(i, n));
+    row.batch_us.push_back(std::chrono::duration<double, std::micro>(Steady::now() - t).count());
+    Die(r.status(), "ApplyBatch");
+    row.applied += r->counts.applied;
+    row.batched_events += n;
+  }
+  row.seconds = std::chrono::duration<double>(Steady::now() - start).count();
+  return row;
+}
+
+Status Publish(Log& log, const std::vector<EntityEvent>& events, size_t batch) {
+  Producer producer(log);
+  std::vector<AppendResult> results;
+  for (size_t i = 0; i < events.size(); i += batch) {
+    const size_t n = std::min(batch, events.size() - i);
+    TANDEM_RETURN_IF_ERROR(
+        producer.PublishBatch(std::span<const EntityEvent>(events).subspan(i, n), &results));
+  }
+  return Status::OK();
+}
+
+// (b) and (c): a graph leg; `concurrent` publishes while the leg runs.
+Row ThroughLeg(const Flags& f, const std::vector<EntityEvent>& events, bool concurrent) {
+  const std::string name = concurrent ? "full" : "backlog";
+  std::unique_ptr<Log> log = OpenLog(f, "log-" + name);
+  std::unique_ptr<GraphStore> graph = OpenGraph(f, name);
+  if (!concurrent) Die(Publish(*log, events, f.batch), "publish");
+  TimingSink sink(*graph);
+  LegOptions o;
+  o.name = "graph";
+  o.max_batch_events = f.batch;
+  o.workers = f.workers;
+  Result<std::unique_ptr<Leg>> leg = NewLeg(*log, sink, o);
+  Die(leg.status(), "leg");
+  Row row;
+  row.name =
+      concurrent ? "(c) Producer → log → graph leg → store" : "(b) log backlog → graph leg → store";
+  const auto start = Steady::now();
+  Die((*leg)->Start(), "leg start");
+  Status published;
+  if (concurrent) published = Publish(*log, events, f.batch);
+  Die(published, "publish");
+  Die((*leg)->WaitForCaughtUp(int64_t{3600} * 1'000'000), "wait for the leg");
+  row.seconds = std::chrono::duration<double>(Steady::now() - start).count();
+  Die((*leg)->Stop(), "leg stop");
+  const LegStats s = (*leg)->stats();
+  row.applied = s.applied;
+  sink.Into(&row);
+  leg->reset();
+  Die(log->Close(), "log close");
+  return row;
+}
+
+void Print(const Flags& f, const std::vector<Row>& rows) {
+  std::printf(
+      "%zu events (banking workload), batches of %zu, %u leg workers, "
+      "store WAL sync %s, log fsync=always\n\n",
+      f.events, f.batch, f.workers, f.store_sync ? "on" : "off");
+  std::printf(
+      "| path | events/s | batch apply p50 (ms) | batch apply p99 (ms) | "
+      "mean batch | ratio to (a) |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|\n");
+  const double base = static_cast<double>(rows[0].applied) / rows[0].seconds;
+  for (const Row& r : rows) {
+    const double rate = static_cast<double>(r.applied) / r.seconds;
+    const double mean = r.batch_us.empty() ? 0
+                                           : static_cast<double>(r.batched_events) /
+                                                 static_cast<double>(r.batch_us.size());
+    std::printf("| %s | %.0f | %.2f | %.2f | %.0f | %.2f |\n", r.name.c_str(), rate,
+                Percentile(r.batch_us, 0.5) / 1000, Percentile(r.batch_us, 0.99) / 1000, mean,
+                rate / base);
+  }
+}
+
+}  // namespace
+}  // namespace tandem::bench
+
+int main(int argc, char** argv) {
+  using namespace tandem::bench;
+  const Flags f = ParseFlags(argc, argv);
+  const std::vector<tandem::EntityEvent> events = Workload(f.events);
+  std::vector<Row> rows;
+  rows.push_back(Direct(f, events));
+  rows.push_back(ThroughLeg(f, events, /*concurrent=*/false));
+  rows.push_back(ThroughLeg(f, events, /*concurrent=*/true));
+  for (const Row& r : rows) {
+    if (r.applied != rows[0].applied) {
+      std::fprintf(stderr, "%s applied %llu events, (a) %llu\n", r.name.c_str(),
+                   static_cast<unsigned long long>(r.applied),
+                   static_cast<unsigned long long>(rows[0].applied));
+      return 1;
+    }
+  }
+  Print(f, rows);
+  std::error_code ec;
+  if (f.remove_dir) std::filesystem::remove_all(f.dir, ec);
+  return 0;
+}
