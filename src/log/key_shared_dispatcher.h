@@ -79,8 +79,8 @@ class KeySharedDispatcher {
 
   // The in-flight message (stream, offset) of consumer `id`, or nullptr.
   const Record* FindInFlight(ConsumerId id, uint32_t stream, uint64_t offset,
-                             uint32_t* delivery_count)
-      const;  // Ends the delivery of (stream, offset) to `id` as done. NotFound when `id`
+                             uint32_t* delivery_count) const;
+  // Ends the delivery of (stream, offset) to `id` as done. NotFound when `id`
   // does not hold it (never delivered, already acked, or released).
   // `*handed_over` (optional) tells whether the ack made the key deliverable
   // to another consumer (so waiting consumers should be woken).
@@ -97,8 +97,8 @@ class KeySharedDispatcher {
   size_t pending_messages() const { return pending_messages_; }
   uint64_t pending_bytes() const { return pending_bytes_; }
   // Earliest time a held key becomes deliverable; INT64_MAX when none.
-  int64_t next_hold_us()
-      const;  // Keys with queued or in-flight messages, and idle keys kept for reuse.
+  int64_t next_hold_us() const;
+  // Keys with queued or in-flight messages, and idle keys kept for reuse.
   size_t tracked_keys() const;
   size_t idle_keys() const { return idle_keys_; }
   // Idle keys kept before a sweep drops them all.
