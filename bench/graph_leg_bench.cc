@@ -8,17 +8,27 @@
 //  (c) full     a producer publishing (Producer::PublishBatch, --batch events
 //               per call) while the graph leg consumes: Producer → log → leg
 //               → graph store, timed from the first publish until the leg
-//               has caught up.
+//               has caught up;
+//  (r) raw      the floor: RocksDB WriteBatch puts of the keys the graph
+//               store must write at least — per event one put of the vertex
+//               key with the event's payload and, per reference, the out- and
+//               the in-edge key (the graph store's key layout), --batch events
+//               per WriteBatch, the same WAL sync setting, no reads.
 //
 // Each row reports events/s, the sink's batch-apply latency p50/p99 (one
-// ApplyBatch call), the mean batch size the store saw, and the ratio of its
-// events/s to (a). The log runs with fsync=always on --dir; the store syncs
-// its WAL per batch unless --store-sync 0.
+// ApplyBatch call), the mean batch size the store saw, the ratios of its
+// events/s to (a) and to (r), and the process CPU time per event (all
+// threads; (c) includes the producer and the log). The log runs with fsync=always on --dir; the
+// store syncs its WAL per batch unless --store-sync 0.
 //
 //   graph_leg_bench [--dir D] [--events N] [--batch B] [--workers W] [--store-sync 0|1]
+//                   [--write-buffer-mb M] [--only-direct 0|1]
 //
 // Prints a Markdown table.
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -50,7 +60,9 @@ struct Flags {
   size_t batch = 500;
   uint32_t workers = 2;
   bool store_sync = true;
-  bool remove_dir = false;  // the directory was made here (mkdtemp)
+  size_t write_buffer_mb = 0;  // 0: GraphStoreOptions' default
+  bool only_direct = false;    // (a) and (r) only: for profiling the store
+  bool remove_dir = false;     // the directory was made here (mkdtemp)
 };
 
 Flags ParseFlags(int argc, char** argv) {
@@ -66,6 +78,10 @@ Flags ParseFlags(int argc, char** argv) {
       f.batch = std::max<size_t>(1, std::strtoul(v, nullptr, 10));
     } else if (k == "--workers") {
       f.workers = std::max<uint32_t>(1, static_cast<uint32_t>(std::strtoul(v, nullptr, 10)));
+    } else if (k == "--write-buffer-mb") {
+      f.write_buffer_mb = std::strtoul(v, nullptr, 10);
+    } else if (k == "--only-direct") {
+      f.only_direct = std::atoi(v) != 0;
     } else if (k == "--store-sync") {
       f.store_sync = std::atoi(v) != 0;
     } else {
@@ -128,9 +144,19 @@ double Percentile(std::vector<double> v, double q) {
   return v[i];
 }
 
+// CPU seconds of the whole process (every thread, RocksDB's flushes
+// included): unlike events/s, barely moved by other work on the machine.
+double ProcessCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return secs(u.ru_utime) + secs(u.ru_stime);
+}
+
 struct Row {
   std::string name;
   double seconds = 0;
+  double cpu_seconds = 0;
   uint64_t applied = 0;
   std::vector<double> batch_us;  // one entry per ApplyBatch call
   uint64_t batched_events = 0;
@@ -173,6 +199,7 @@ std::unique_ptr<GraphStore> OpenGraph(const Flags& f, const std::string& name) {
   GraphStoreOptions o;
   o.dir = f.dir + "/" + name;
   o.sync = f.store_sync;
+  if (f.write_buffer_mb > 0) o.write_buffer_bytes = f.write_buffer_mb << 20;
   Result<std::unique_ptr<GraphStore>> g = OpenGraphStore(o);
   Die(g.status(), "open graph store");
   return std::move(g).value();
@@ -198,6 +225,7 @@ Row Direct(const Flags& f, const std::vector<EntityEvent>& events) {
   Row row;
   row.name = "(a) direct GraphStore::ApplyBatch";
   const auto start = Steady::now();
+  const double cpu_start = ProcessCpuSeconds();
   for (size_t i = 0; i < batch.size(); i += f.batch) {
     const size_t n = std::min(f.batch, batch.size() - i);
     const auto t = Steady::now();
@@ -208,6 +236,89 @@ Row Direct(const Flags& f, const std::vector<EntityEvent>& events) {
     row.batched_events += n;
   }
   row.seconds = std::chrono::duration<double>(Steady::now() - start).count();
+  row.cpu_seconds = ProcessCpuSeconds() - cpu_start;
+  return row;
+}
+
+// The edge keys of the graph store (src/graph/codec.h): kind, u16be(|owner|)
+// owner, u8(|label|) label, other.
+std::string EdgeKey(char kind, std::string_view owner, std::string_view label,
+                    std::string_view other) {
+  std::string k(1, kind);
+  k.push_back(static_cast<char>(owner.size() >> 8));
+  k.push_back(static_cast<char>(owner.size() & 0xff));
+  k.append(owner);
+  k.push_back(static_cast<char>(label.size()));
+  k.append(label);
+  k.append(other);
+  return k;
+}
+
+// The JSON string value of `field` in the workload's flat payloads.
+std::string_view Field(std::string_view payload, std::string_view field) {
+  const std::string needle = "\"" + std::string(field) + "\":\"";
+  const size_t at = payload.find(needle);
+  if (at == std::string_view::npos) return {};
+  const size_t begin = at + needle.size();
+  return payload.substr(begin, payload.find('"', begin) - begin);
+}
+
+// Adds the raw puts of one event (see (r) above) to `batch`.
+void AddRawPuts(const EntityEvent& e, rocksdb::WriteBatch* batch) {
+  struct Ref {
+    const char* type;
+    const char* field;
+    const char* label;
+    bool out;  // edge from the entity to the target
+  };
+  static constexpr Ref kRefs[] = {{"account", "owner_id", "owns", false},
+                                  {"transaction", "from_account", "sent", false},
+                                  {"transaction", "to_account", "received_by", true}};
+  rocksdb::Status s = batch->Put("v" + e.entity_id, e.payload);
+  for (const Ref& r : kRefs) {
+    if (!s.ok() || e.entity_type != r.type) continue;
+    const std::string_view target = Field(e.payload, r.field);
+    const std::string_view from = r.out ? std::string_view(e.entity_id) : target;
+    const std::string_view to = r.out ? target : std::string_view(e.entity_id);
+    s = batch->Put(EdgeKey('o', from, r.label, to), "\x01\0\0\0");
+    if (s.ok()) s = batch->Put(EdgeKey('i', to, r.label, from), "\x01\0\0\0");
+  }
+  if (!s.ok()) Die(Status::IOError(s.ToString()), "raw batch");
+}
+
+// (r): RocksDB alone, opened with the RocksDB defaults plus the graph
+// store's memtable size and memtable bloom filter.
+Row Raw(const Flags& f, const std::vector<EntityEvent>& events) {
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.write_buffer_size =
+      f.write_buffer_mb > 0 ? f.write_buffer_mb << 20 : GraphStoreOptions().write_buffer_bytes;
+  o.memtable_prefix_bloom_size_ratio = 0.05;
+  o.memtable_whole_key_filtering = true;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(o, f.dir + "/raw", &raw);
+  if (!s.ok()) Die(Status::IOError(s.ToString()), "open raw rocksdb");
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::WriteOptions wo;
+  wo.sync = f.store_sync;
+  Row row;
+  row.name = "(r) raw RocksDB WriteBatch puts";
+  const auto start = Steady::now();
+  const double cpu_start = ProcessCpuSeconds();
+  for (size_t i = 0; i < events.size(); i += f.batch) {
+    const size_t n = std::min(f.batch, events.size() - i);
+    const auto t = Steady::now();
+    rocksdb::WriteBatch batch;
+    for (size_t j = i; j < i + n; ++j) AddRawPuts(events[j], &batch);
+    s = db->Write(wo, &batch);
+    if (!s.ok()) Die(Status::IOError(s.ToString()), "raw write");
+    row.batch_us.push_back(std::chrono::duration<double, std::micro>(Steady::now() - t).count());
+    row.applied += n;
+    row.batched_events += n;
+  }
+  row.seconds = std::chrono::duration<double>(Steady::now() - start).count();
+  row.cpu_seconds = ProcessCpuSeconds() - cpu_start;
+  s = db->Close();
   return row;
 }
 
@@ -239,12 +350,14 @@ Row ThroughLeg(const Flags& f, const std::vector<EntityEvent>& events, bool conc
   row.name =
       concurrent ? "(c) Producer → log → graph leg → store" : "(b) log backlog → graph leg → store";
   const auto start = Steady::now();
+  const double cpu_start = ProcessCpuSeconds();
   Die((*leg)->Start(), "leg start");
   Status published;
   if (concurrent) published = Publish(*log, events, f.batch);
   Die(published, "publish");
   Die((*leg)->WaitForCaughtUp(int64_t{3600} * 1'000'000), "wait for the leg");
   row.seconds = std::chrono::duration<double>(Steady::now() - start).count();
+  row.cpu_seconds = ProcessCpuSeconds() - cpu_start;
   Die((*leg)->Stop(), "leg stop");
   const LegStats s = (*leg)->stats();
   row.applied = s.applied;
@@ -261,17 +374,18 @@ void Print(const Flags& f, const std::vector<Row>& rows) {
       f.events, f.batch, f.workers, f.store_sync ? "on" : "off");
   std::printf(
       "| path | events/s | batch apply p50 (ms) | batch apply p99 (ms) | "
-      "mean batch | ratio to (a) |\n");
-  std::printf("|---|---:|---:|---:|---:|---:|\n");
+      "mean batch | ratio to (a) | ratio to (r) | CPU µs/event |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
   const double base = static_cast<double>(rows[0].applied) / rows[0].seconds;
+  const double raw = static_cast<double>(rows.back().applied) / rows.back().seconds;
   for (const Row& r : rows) {
     const double rate = static_cast<double>(r.applied) / r.seconds;
     const double mean = r.batch_us.empty() ? 0
                                            : static_cast<double>(r.batched_events) /
                                                  static_cast<double>(r.batch_us.size());
-    std::printf("| %s | %.0f | %.2f | %.2f | %.0f | %.2f |\n", r.name.c_str(), rate,
+    std::printf("| %s | %.0f | %.2f | %.2f | %.0f | %.2f | %.2f | %.1f |\n", r.name.c_str(), rate,
                 Percentile(r.batch_us, 0.5) / 1000, Percentile(r.batch_us, 0.99) / 1000, mean,
-                rate / base);
+                rate / base, rate / raw, r.cpu_seconds * 1e6 / static_cast<double>(r.applied));
   }
 }
 
@@ -284,8 +398,10 @@ int main(int argc, char** argv) {
   const std::vector<tandem::EntityEvent> events = Workload(f.events);
   std::vector<Row> rows;
   rows.push_back(Direct(f, events));
-  rows.push_back(ThroughLeg(f, events, /*concurrent=*/false));
-  rows.push_back(ThroughLeg(f, events, /*concurrent=*/true));
+  if (!f.only_direct) {
+    rows.push_back(ThroughLeg(f, events, /*concurrent=*/false));
+    rows.push_back(ThroughLeg(f, events, /*concurrent=*/true));
+  }
   for (const Row& r : rows) {
     if (r.applied != rows[0].applied) {
       std::fprintf(stderr, "%s applied %llu events, (a) %llu\n", r.name.c_str(),
@@ -294,6 +410,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  rows.push_back(Raw(f, events));  // last: Print divides by it
   Print(f, rows);
   std::error_code ec;
   if (f.remove_dir) std::filesystem::remove_all(f.dir, ec);

@@ -17,6 +17,9 @@ log_table=$($log_cmd)
 log8_cmd="$build/bench/log_append_bench --dir $dir/log8 --seconds $secs --partitions 8 --producers 16,64 --batches 1,100"
 echo "running: $log8_cmd" >&2
 log8_table=$($log8_cmd)
+graph_cmd="$build/bench/graph_leg_bench --dir $dir/graph --events ${GRAPH_EVENTS:-100000}"
+echo "running: $graph_cmd" >&2
+graph_table=$($graph_cmd)
 
 cat > "$out" <<MD
 # Benchmarks
@@ -46,5 +49,16 @@ Eight partitions (parallel fdatasyncs on one disk, 4 io threads):
 \`$log8_cmd\`
 
 $log8_table
+
+## Graph leg (banking workload, batches of 500)
+
+Rows: (a) the graph store's \`ApplyBatch\` alone; (b) the graph leg draining a backlog from the
+log; (c) the full path Producer → log (fsync=always) → graph leg → RocksDB graph store; (r) the
+floor, raw RocksDB \`WriteBatch\` puts of the keys the store must write, no reads. Ratios
+against (a) and (r) in the same run (see the header of \`bench/graph_leg_bench.cc\`).
+
+\`$graph_cmd\`
+
+$graph_table
 MD
 echo "wrote $out" >&2

@@ -56,7 +56,10 @@ Status RocksGraphStore::ApplyOne(WriteBuffer& wb, const StoreEvent& e, int64_t n
 
   // From here on only store failures can stop us.
   for (const OwnRef& r : Minus(old_refs, new_refs)) TANDEM_RETURN_IF_ERROR(RemoveRef(wb, id, r));
-  for (const OwnRef& r : Minus(new_refs, old_refs)) TANDEM_RETURN_IF_ERROR(AddRef(wb, id, r));
+  const bool new_entity = !before.has_value();
+  for (const OwnRef& r : Minus(new_refs, old_refs)) {
+    TANDEM_RETURN_IF_ERROR(AddRef(wb, id, r, new_entity));
+  }
 
   // Reload: a self-reference has just changed this vertex's refs.
   std::optional<VertexRecord> cur;
@@ -71,8 +74,9 @@ Status RocksGraphStore::ApplyOne(WriteBuffer& wb, const StoreEvent& e, int64_t n
   return StoreVertex(wb, id, cur, after);
 }
 
-Status RocksGraphStore::AddRef(WriteBuffer& wb, std::string_view entity_id, const OwnRef& ref) {
-  TANDEM_RETURN_IF_ERROR(AdjustEdge(wb, EdgeOf(entity_id, ref), +1));
+Status RocksGraphStore::AddRef(WriteBuffer& wb, std::string_view entity_id, const OwnRef& ref,
+                               bool new_entity) {
+  TANDEM_RETURN_IF_ERROR(AdjustEdge(wb, EdgeOf(entity_id, ref), +1, new_entity));
   return AdjustRefs(wb, ref.target, +1);
 }
 
@@ -81,10 +85,11 @@ Status RocksGraphStore::RemoveRef(WriteBuffer& wb, std::string_view entity_id, c
   return AdjustRefs(wb, ref.target, -1);
 }
 
-Status RocksGraphStore::AdjustEdge(WriteBuffer& wb, const EdgeKey& edge, int delta) {
+Status RocksGraphStore::AdjustEdge(WriteBuffer& wb, const EdgeKey& edge, int delta,
+                                   bool absent_in_db) {
   std::string out_key = OutEdgeKey(edge.from, edge.label, edge.to);
   std::optional<std::string> old;
-  TANDEM_RETURN_IF_ERROR(wb.Get(out_key, &old));
+  TANDEM_RETURN_IF_ERROR(wb.Get(out_key, &old, absent_in_db));
   uint32_t count = 0;
   if (old.has_value()) TANDEM_RETURN_IF_ERROR(DecodeU32(*old, &count));
   if (delta < 0 && count < static_cast<uint32_t>(-delta)) {
@@ -140,9 +145,9 @@ Status RocksGraphStore::StoreVertex(WriteBuffer& wb, std::string_view id,
     if (!new_tomb.empty()) wb.Put(new_tomb, "");
   }
   if (after.needed()) {
-    wb.Put(VertexKey(id), EncodeVertex(after));
+    wb.PutVertex(id, after);
   } else if (before.has_value()) {
-    wb.Delete(VertexKey(id));
+    wb.DeleteVertex(id);
   }
   return Status::OK();
 }

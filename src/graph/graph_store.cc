@@ -75,9 +75,14 @@ Status ReadView::LoadVertex(std::string_view id, std::optional<VertexRecord>* ou
 
 // ---- WriteBuffer -----------------------------------------------------------
 
-Status WriteBuffer::Get(const std::string& key, std::optional<std::string>* out) {
+Status WriteBuffer::Get(const std::string& key, std::optional<std::string>* out,
+                        bool absent_in_db) {
   if (auto it = pending_.find(key); it != pending_.end()) {
     *out = it->second;
+    return Status::OK();
+  }
+  if (absent_in_db) {
+    out->reset();
     return Status::OK();
   }
   if (auto it = read_cache_.find(key); it != read_cache_.end()) {
@@ -97,18 +102,84 @@ Status WriteBuffer::Get(const std::string& key, std::optional<std::string>* out)
   return Status::OK();
 }
 
-Status WriteBuffer::LoadVertex(std::string_view id, std::optional<VertexRecord>* out) {
-  std::optional<std::string> bytes;
-  TANDEM_RETURN_IF_ERROR(Get(VertexKey(id), &bytes));
-  if (!bytes.has_value()) {
-    out->reset();
-    return Status::OK();
+Result<WriteBuffer::VertexEntry*> WriteBuffer::Vertex(std::string_view id) {
+  auto [it, inserted] = vertices_.try_emplace(std::string(id));
+  if (!inserted) return &it->second;
+  std::string bytes;
+  rocksdb::Status s = db_.Get(rocksdb::ReadOptions(), VertexKey(id), &bytes);
+  Status decoded;
+  if (s.ok()) {
+    it->second.record.emplace();
+    decoded = DecodeVertex(id, bytes, &*it->second.record);
+  } else if (!s.IsNotFound()) {
+    decoded = FromRocks(s, "get");
   }
-  out->emplace();
-  return DecodeVertex(id, *bytes, &**out);
+  if (!decoded.ok()) {
+    vertices_.erase(it);
+    return decoded;
+  }
+  return &it->second;
+}
+
+Status WriteBuffer::Prefetch(const std::vector<std::string_view>& ids) {
+  // Pointers, not iterators: inserting may rehash, which keeps only pointers.
+  std::vector<decltype(vertices_)::value_type*> entries;
+  std::vector<std::string> keys;
+  for (std::string_view id : ids) {
+    auto [it, inserted] = vertices_.try_emplace(std::string(id));
+    if (!inserted) continue;
+    entries.push_back(&*it);
+    keys.push_back(VertexKey(id));
+  }
+  if (keys.empty()) return Status::OK();
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db_.MultiGet(rocksdb::ReadOptions(), db_.DefaultColumnFamily(), keys.size(), slices.data(),
+               values.data(), statuses.data());
+  Status failed;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    VertexEntry& entry = entries[i]->second;
+    if (failed.ok() && statuses[i].ok()) {
+      entry.record.emplace();
+      failed = DecodeVertex(entries[i]->first, values[i].ToStringView(), &*entry.record);
+    } else if (failed.ok() && !statuses[i].IsNotFound()) {
+      failed = FromRocks(statuses[i], "multiget");
+    }
+  }
+  if (!failed.ok()) {
+    for (auto* entry : entries) vertices_.erase(vertices_.find(entry->first));
+  }
+  return failed;
+}
+
+Status WriteBuffer::LoadVertex(std::string_view id, std::optional<VertexRecord>* out) {
+  TANDEM_ASSIGN_OR_RETURN(VertexEntry * entry, Vertex(id));
+  *out = entry->record;
+  return Status::OK();
+}
+
+void WriteBuffer::PutVertex(std::string_view id, const VertexRecord& v) {
+  VertexEntry& entry = vertices_[std::string(id)];
+  entry.record = v;
+  entry.dirty = true;
+  any_vertex_dirty_ = true;
+}
+
+void WriteBuffer::DeleteVertex(std::string_view id) {
+  VertexEntry& entry = vertices_[std::string(id)];
+  entry.record.reset();
+  entry.dirty = true;
+  any_vertex_dirty_ = true;
 }
 
 Status WriteBuffer::Commit(const rocksdb::WriteOptions& options) {
+  for (auto& [id, entry] : vertices_) {
+    if (!entry.dirty) continue;
+    pending_[VertexKey(id)] = entry.record.has_value()
+                                  ? std::optional<std::string>(EncodeVertex(*entry.record))
+                                  : std::nullopt;
+  }
   std::vector<const decltype(pending_)::value_type*> entries;
   entries.reserve(pending_.size());
   for (const auto& entry : pending_) entries.push_back(&entry);
@@ -219,6 +290,10 @@ Result<BatchResult> RocksGraphStore::ApplyBatch(std::span<const StoreEvent> even
   BatchResult result;
   result.outcomes.resize(events.size());
   PositionMap handled;
+  std::vector<std::string_view> ids;
+  ids.reserve(events.size());
+  for (const StoreEvent& e : events) ids.push_back(e.event.entity_id);
+  TANDEM_RETURN_IF_ERROR(wb.Prefetch(ids));
   for (size_t i = 0; i < events.size(); ++i) {
     const StoreEvent& e = events[i];
     TANDEM_RETURN_IF_ERROR(ApplyOne(wb, e, now, &result.outcomes[i]));

@@ -68,22 +68,41 @@ class WriteBuffer {
  public:
   explicit WriteBuffer(rocksdb::DB& db) : db_(db) {}
 
-  Status Get(const std::string& key, std::optional<std::string>* out);
+  // `absent_in_db`: the caller knows the database has no such key (only
+  // this batch's writes can hold it), which saves the RocksDB lookup.
+  Status Get(const std::string& key, std::optional<std::string>* out, bool absent_in_db = false);
   void Put(std::string key, std::string value) { pending_[std::move(key)] = std::move(value); }
   void Delete(std::string key) { pending_[std::move(key)] = std::nullopt; }
-  bool empty() const { return pending_.empty(); }
+  bool empty() const { return pending_.empty() && !any_vertex_dirty_; }
   // One WriteBatch with every pending write (deterministic key order).
   Status Commit(const rocksdb::WriteOptions& options);
 
+  // Vertices are kept decoded: a hot vertex (an account in many
+  // transactions of the batch) is decoded once when first read and encoded
+  // once at Commit, not at every reference-count change.
   Status LoadVertex(std::string_view id, std::optional<VertexRecord>* out);
+  // Reads the records of those `ids` not yet known with one MultiGet, so a
+  // batch's own entities cost one RocksDB call rather than one each.
+  Status Prefetch(const std::vector<std::string_view>& ids);
+  void PutVertex(std::string_view id, const VertexRecord& v);
+  void DeleteVertex(std::string_view id);
 
  private:
+  struct VertexEntry {
+    std::optional<VertexRecord> record;  // nullopt: absent
+    bool dirty = false;                  // written by this batch
+  };
+  // The entry of `id`, read from the database on first use.
+  Result<VertexEntry*> Vertex(std::string_view id);
+
   rocksdb::DB& db_;
-  std::unordered_map<std::string, std::optional<std::string>> pending_;
+  std::unordered_map<std::string, std::optional<std::string>> pending_;  // non-vertex keys
+  std::unordered_map<std::string, VertexEntry> vertices_;                // by vertex id
   // Database reads of this batch, so a hot key (an account in many
   // transactions) is read from RocksDB once per batch. Only the batch's
   // writer touches the database meanwhile, so the cache cannot go stale.
   std::unordered_map<std::string, std::optional<std::string>> read_cache_;
+  bool any_vertex_dirty_ = false;
 };
 
 class RocksGraphStore final : public GraphStore {
@@ -116,9 +135,11 @@ class RocksGraphStore final : public GraphStore {
   // graph_apply.cc. Each returns non-OK only for store failures, which
   // abandon the whole batch; problems of the event go into *outcome.
   Status ApplyOne(WriteBuffer& wb, const StoreEvent& e, int64_t now_us, ApplyOutcome* outcome);
-  Status AddRef(WriteBuffer& wb, std::string_view entity_id, const OwnRef& ref);
+  // `new_entity`: the entity had no vertex record when the event started,
+  // so (every edge end has a record) no committed edge touches it.
+  Status AddRef(WriteBuffer& wb, std::string_view entity_id, const OwnRef& ref, bool new_entity);
   Status RemoveRef(WriteBuffer& wb, std::string_view entity_id, const OwnRef& ref);
-  Status AdjustEdge(WriteBuffer& wb, const EdgeKey& edge, int delta);
+  Status AdjustEdge(WriteBuffer& wb, const EdgeKey& edge, int delta, bool absent_in_db = false);
   Status AdjustRefs(WriteBuffer& wb, std::string_view id, int delta);
   // Writes `after` over `before` (nullopt: absent) for `id`, keeping the
   // label index, label counts and tombstone index in step; deletes the
