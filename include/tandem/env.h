@@ -19,8 +19,10 @@
 //    after both its Sync and a SyncDir of its parent.
 //
 // Thread safety: FileSystem, Clock implementations are safe for concurrent use.
-// A WritableFile / RandomAccessFile object may be used by one thread at a time
-// for writes; RandomAccessFile::Read is safe to call concurrently.
+// A WritableFile takes Append calls from one thread at a time, but Sync may run
+// on another thread concurrently with an Append (the log's pipelined group
+// commit relies on this; the sync then covers at least what was appended
+// before it began). RandomAccessFile::Read is safe to call concurrently.
 #pragma once
 
 #include <atomic>

@@ -84,9 +84,17 @@ struct LogOptions {
   // this window is acknowledged with the original offset and not appended
   // (default 24 h; 0 disables dedup).
   int64_t dedup_window_ms = 24ll * 3600 * 1000;
-  // At most this many ids remembered per partition (default 1,000,000); the
-  // oldest are forgotten first, which narrows the window under heavy load.
-  uint32_t dedup_max_entries = 1'000'000;
+  // At most this many ids remembered per partition (default 200,000); the
+  // oldest are forgotten first. Memory: an id is kept as a 128-bit
+  // fingerprint, 48-64 bytes per entry whatever its length (about 53 at the
+  // default), allocated as ids arrive: a full partition holds about 10.6 MB,
+  // so a log of 64 busy partitions about 680 MB (entries x 53 B x
+  // partitions). Risk: under heavy load the effective window narrows to the
+  // last dedup_max_entries ids of each partition: at 100,000 records/s into
+  // one partition that is 2 s, not dedup_window_ms, and a retry arriving
+  // later is appended twice. Raise it for slow retries, lower it for many
+  // partitions.
+  uint32_t dedup_max_entries = 200'000;
 };
 
 struct TopicOptions {

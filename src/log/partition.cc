@@ -21,6 +21,12 @@ constexpr uint64_t kRecordOverheadBytes = 24;
 // this bound plus one request.
 constexpr uint64_t kMaxSegmentBytes = 1ull << 30;
 constexpr uint64_t kMaxBatchTargetBytes = 1u << 20;
+// While a sync runs, queued requests are written early (overlapping it) once
+// they are at least this big (or a whole group): about 100 µs of encoding and
+// write(2) here, worth taking off the path between two syncs. Smaller ones
+// wait and are written just before the next sync, which keeps groups large
+// instead of adding a write and a sync for a few records.
+constexpr uint64_t kEarlyWriteBytes = 256u << 10;
 // A single request (all-or-nothing, so written in one group) is at most this big.
 constexpr uint64_t kMaxRequestBytes = storage::kMaxBatchBodyBytes / 2;
 
@@ -50,6 +56,7 @@ PartitionImpl::PartitionImpl(FileSystem& fs, Clock& clock, ThreadPool& pool, std
       options_(options),
       group_limit_bytes_(std::clamp<uint64_t>(options.max_batch_bytes, 1, kMaxRequestBytes)),
       batch_target_bytes_(std::min(group_limit_bytes_, kMaxBatchTargetBytes)),
+      early_write_bytes_(std::min(group_limit_bytes_, kEarlyWriteBytes)),
       segment_bytes_(std::clamp<uint64_t>(options.segment_bytes, 1, kMaxSegmentBytes)),
       builder_(options.compression),
       dedup_(options.dedup_max_entries, MillisToMicros(options.dedup_window_ms)) {}
@@ -98,14 +105,15 @@ void PartitionImpl::AppendAsync(std::vector<ProduceRecord> records, AppendCallba
     Status refuse = closing_ ? Status::Aborted(dir_ + ": partition is closed") : fenced_;
     if (refuse.ok()) {
       AssignLocked(req.get(), now);
+      queued_bytes_ += req->bytes;
       queue_.push_back(std::move(req));
-      schedule = !std::exchange(drain_scheduled_, true);
+      schedule = WantsWriterLocked();
     } else {
       done = std::move(req->done);
       FailLater(std::move(done), refuse);
     }
   }
-  if (schedule) pool_.Schedule([this] { Drain(); });
+  if (schedule) pool_.Schedule([this] { WriteLoop(); });
 }
 
 Status PartitionImpl::Append(std::vector<ProduceRecord> records,
@@ -152,6 +160,32 @@ void PartitionImpl::AssignLocked(Request* req, int64_t now_us) {
   }
 }
 
+// Whether the writer has something to do now: a failed sync to handle, or
+// queued requests to write. While a sync runs it writes early only a queue
+// worth overlapping (early_write_bytes_): a smaller one waits and is written
+// right before the next sync, with everything else that arrived meanwhile,
+// so each sync still covers what arrived during the previous one.
+bool PartitionImpl::WriterHasWorkLocked() const {
+  if (!pending_failure_.ok()) return true;
+  if (queue_.empty()) return false;
+  switch (sync_state_) {
+    case SyncState::kIdle:
+      return true;
+    case SyncState::kRunning:
+      return queued_bytes_ >= early_write_bytes_;
+    case SyncState::kStarting:
+      return false;  // asked again when it runs
+  }
+  return false;
+}
+
+// Marks the writer scheduled when it has work and is not already running.
+bool PartitionImpl::WantsWriterLocked() {
+  if (writer_scheduled_ || !WriterHasWorkLocked()) return false;
+  writer_scheduled_ = true;
+  return true;
+}
+
 void PartitionImpl::TakeGroupLocked(Group* g) {
   uint64_t bytes = 0;
   while (!queue_.empty()) {
@@ -161,80 +195,153 @@ void PartitionImpl::TakeGroupLocked(Group* g) {
     g->requests.push_back(std::move(queue_.front()));
     queue_.pop_front();
   }
+  queued_bytes_ -= bytes;
   const Request& last = *g->requests.back();
   g->first_offset = g->requests.front()->first_offset;
   g->end_offset = last.first_offset + last.new_records;
 }
 
-void PartitionImpl::Drain() {
+// The writer role: writes groups until it has nothing to do, or until it
+// starts a sync, which this thread then runs as the syncer. When a step left
+// callbacks to run, the role moves to a fresh pool task first, so the next
+// write overlaps them.
+void PartitionImpl::WriteLoop() {
+  for (;;) {
+    Next next = Next::kStop;
+    {
+      std::lock_guard<std::mutex> io(io_mu_);
+      next = WriteStep();
+    }
+    if (next == Next::kStop) return;
+    if (next == Next::kSync) return SyncLoop();
+    std::unique_lock<std::mutex> l(mu_);
+    if (acks_.empty() || completing_) continue;
+    pool_.Schedule([this] { WriteLoop(); });
+    CompleteAcks(l);
+    return;
+  }
+}
+
+// One step of the writer: handles a failed sync, or writes one group. kStop
+// (the role ended) when it has nothing to do.
+PartitionImpl::Next PartitionImpl::WriteStep() {
   Group g;
   {
     std::lock_guard<std::mutex> l(mu_);
-    if (queue_.empty()) {
-      drain_scheduled_ = false;
+    if (!WriterHasWorkLocked()) {
+      writer_scheduled_ = false;
       idle_cv_.notify_all();
-      return;
+      return Next::kStop;
     }
-    TakeGroupLocked(&g);
+    if (pending_failure_.ok()) TakeGroupLocked(&g);
   }
-  const int64_t now = clock_.NowMicros();
-  Status s;
-  {
-    std::lock_guard<std::mutex> io(io_mu_);
-    s = WriteGroup(g, now);
-    std::lock_guard<std::mutex> l(mu_);
-    if (s.ok()) {
-      CommitGroupLocked(g, now);
-    } else {
-      FailGroupLocked(g, now);
-    }
-    // Hand the next group to another pool thread so its write overlaps these callbacks.
-    if (queue_.empty()) {
-      drain_scheduled_ = false;
-    } else {
-      pool_.Schedule([this] { Drain(); });
-    }
-    ++callbacks_running_;
+  if (g.requests.empty()) {  // the syncer failed and is idle
+    FailUnacknowledged(nullptr, Status::OK(), true);
+    return Next::kContinue;
   }
-  Complete(&g, s);
-  std::lock_guard<std::mutex> l(mu_);
-  if (--callbacks_running_ == 0 && !drain_scheduled_) idle_cv_.notify_all();
+  return g.empty() ? AcknowledgeEmpty(std::move(g)) : WriteGroup(std::move(g));
 }
 
-Status PartitionImpl::WriteGroup(const Group& g, int64_t now_us) {
-  if (g.end_offset == g.first_offset) return Status::OK();  // duplicates only
-  if (!writer_) return io_fence_.ok() ? Status::Aborted(dir_ + ": partition is closed") : io_fence_;
-  TANDEM_RETURN_IF_ERROR(EncodeGroup(g));
-  if (NeedsRoll(encoded_.size(), g.end_offset - g.first_offset, now_us)) {
-    TANDEM_RETURN_IF_ERROR(Roll());
+// Encodes and writes `g` (write(2)), rolling first when needed; then hands it
+// to the syncer (kAlways) or acknowledges it (kInterval, kNever).
+PartitionImpl::Next PartitionImpl::WriteGroup(Group g) {
+  const int64_t now = clock_.NowMicros();
+  Status s = EncodeGroup(&g);
+  if (s.ok() && NeedsRoll(g, encoded_.size(), now)) {
+    if (!WaitForSyncIdle()) return FailUnacknowledged(&g, Status::OK(), true);
+    s = Roll();
   }
-  Status s = writer_->Append(encoded_);
-  if (s.ok() && options_.fsync == FsyncPolicy::kAlways) s = writer_->Sync();
+  bool wrote = false;
+  if (s.ok()) {
+    s = writer_->Append(encoded_);
+    wrote = true;
+  }
+  const uint64_t bytes = encoded_.size();
   if (encoded_.capacity() > 2 * group_limit_bytes_ + kMaxBatchTargetBytes) {
     encoded_.clear();
     encoded_.shrink_to_fit();
   }
-  if (!s.ok()) return TruncateBack(s);
-  return Status::OK();
+  if (!s.ok()) {
+    (void)WaitForSyncIdle();  // acknowledges the groups written before this one
+    return FailUnacknowledged(&g, s, wrote);
+  }
+  std::unique_lock<std::mutex> l(mu_);
+  if (!pending_failure_.ok()) {  // an earlier group's sync failed: this one follows it
+    l.unlock();
+    return FailUnacknowledged(&g, Status::OK(), true);
+  }
+  g.position = written_size_;
+  written_size_ += bytes;
+  if (g.position == 0) active_->first_append_us = now;
+  if (options_.fsync != FsyncPolicy::kAlways) {
+    CommitGroupLocked(g);
+    acks_.push_back(Ack{std::move(g), Status::OK()});
+    return Next::kContinue;
+  }
+  written_.push_back(std::move(g));
+  return StartSyncLocked();
 }
 
-Status PartitionImpl::FinishBatch() { return builder_.Finish(&batches_.back().header); }
+// A group of duplicates only writes nothing; it is acknowledged right after
+// the groups before it.
+PartitionImpl::Next PartitionImpl::AcknowledgeEmpty(Group g) {
+  std::unique_lock<std::mutex> l(mu_);
+  if (!pending_failure_.ok()) {
+    l.unlock();
+    return FailUnacknowledged(&g, Status::OK(), true);
+  }
+  if (written_.empty()) {
+    acks_.push_back(Ack{std::move(g), Status::OK()});
+    return Next::kContinue;
+  }
+  written_.push_back(std::move(g));
+  if (sync_state_ == SyncState::kRunning && covered_ + 1 == written_.size()) {
+    ++covered_;  // rides with the running sync: it has no bytes to cover
+    return Next::kContinue;
+  }
+  return StartSyncLocked();
+}
 
-Status PartitionImpl::EncodeGroup(const Group& g) {
+// After a write: when no sync runs, this thread leaves the writer role and
+// becomes the syncer (kSync); otherwise the sync after the running one
+// covers the new group.
+PartitionImpl::Next PartitionImpl::StartSyncLocked() {
+  if (sync_state_ != SyncState::kIdle) return Next::kContinue;
+  sync_state_ = SyncState::kStarting;
+  writer_scheduled_ = false;
+  return Next::kSync;
+}
+
+// Waits until no sync runs, then syncs on this thread the groups written
+// since, so every written group is acknowledged. True when no sync failed.
+// Needs no other pool task: a sync is always run by a thread already past
+// this point (see partition_impl.h).
+bool PartitionImpl::WaitForSyncIdle() {
+  std::unique_lock<std::mutex> l(mu_);
+  for (;;) {
+    sync_cv_.wait(l, [&] { return sync_state_ == SyncState::kIdle; });
+    if (!pending_failure_.ok()) return false;
+    if (written_.empty()) return true;
+    (void)SyncOnce(l);
+    sync_state_ = SyncState::kIdle;
+  }
+}
+
+Status PartitionImpl::EncodeGroup(Group* g) {
+  if (!writer_) return io_fence_.ok() ? Status::Aborted(dir_ + ": partition is closed") : io_fence_;
   encoded_.clear();
-  batches_.clear();
-  uint64_t offset = g.first_offset;
+  uint64_t offset = g->first_offset;
   bool open = false;
-  for (const RequestPtr& req : g.requests) {
+  for (const RequestPtr& req : g->requests) {
     for (size_t i = 0; i < req->records.size(); ++i) {
       if (req->results[i].duplicate) continue;
       const ProduceRecord& r = req->records[i];
       if (open && builder_.records_bytes() + EstimateBytes(r) > batch_target_bytes_) {
-        TANDEM_RETURN_IF_ERROR(FinishBatch());
+        TANDEM_RETURN_IF_ERROR(builder_.Finish(&g->batches.back().header));
         open = false;
       }
       if (!open) {
-        batches_.push_back(EncodedBatch{BatchHeader{}, encoded_.size()});
+        g->batches.push_back(EncodedBatch{BatchHeader{}, encoded_.size()});
         builder_.Start(offset, &encoded_);
         open = true;
       }
@@ -242,17 +349,17 @@ Status PartitionImpl::EncodeGroup(const Group& g) {
       ++offset;
     }
   }
-  if (open) TANDEM_RETURN_IF_ERROR(FinishBatch());
+  if (open) TANDEM_RETURN_IF_ERROR(builder_.Finish(&g->batches.back().header));
   return Status::OK();
 }
 
-bool PartitionImpl::NeedsRoll(uint64_t group_bytes, uint64_t group_records, int64_t now_us) const {
+// Reads only writer-owned state: written_size_, first_append_us (set by the
+// writer) and the immutable base offset.
+bool PartitionImpl::NeedsRoll(const Group& g, uint64_t group_bytes, int64_t now_us) const {
+  if (written_size_ == 0) return false;
+  if (must_roll_ || written_size_ + group_bytes > segment_bytes_) return true;
   const storage::Segment& a = *active_;
-  if (a.empty()) return false;
-  if (must_roll_ || a.size + group_bytes > segment_bytes_) return true;
-  if (a.next_offset - a.base_offset + group_records > std::numeric_limits<uint32_t>::max()) {
-    return true;
-  }
+  if (g.end_offset - a.base_offset > std::numeric_limits<uint32_t>::max()) return true;
   int64_t age_us = now_us - a.first_append_us;
   return options_.segment_ms >= 0 && options_.segment_ms <= age_us / 1000;
 }
@@ -260,6 +367,7 @@ bool PartitionImpl::NeedsRoll(uint64_t group_bytes, uint64_t group_records, int6
 // Seals the active segment: fdatasync it, write its index (temp, fdatasync,
 // rename, fsync(dir)), create the next segment and fsync(dir). Any failure
 // leaves the old segment active and makes the next group retry the roll.
+// Runs only while no sync runs and every written group is acknowledged.
 Status PartitionImpl::Roll() {
   must_roll_ = true;
   const storage::Segment& old = *active_;
@@ -274,32 +382,120 @@ Status PartitionImpl::Roll() {
     return s;
   }
   (void)writer_->Close();
-  writer_ = std::move(w);
   std::lock_guard<std::mutex> l(mu_);
+  writer_ = std::move(w);
   segments_.push_back(seg);
   active_ = std::move(seg);
+  written_size_ = 0;
   must_roll_ = false;
   return Status::OK();
 }
 
-void PartitionImpl::CommitGroupLocked(const Group& g, int64_t now_us) {
-  if (g.end_offset == g.first_offset) return;
+// The syncer role, entered from the writer (StartSyncLocked). Syncs back to
+// back while groups were written during the last sync and nothing is queued;
+// when requests are queued it stops, so the writer writes them and starts the
+// next sync covering everything. Callbacks of a sync followed by another run
+// on a pool task, so they never delay that fdatasync.
+void PartitionImpl::SyncLoop() {
+  std::unique_lock<std::mutex> l(mu_);
+  for (;;) {
+    Status s = SyncOnce(l);
+    if (!s.ok() || written_.empty() || !queue_.empty()) break;
+    if (!acks_.empty() && !completing_) {
+      completing_ = true;
+      pool_.Schedule([this] {
+        std::unique_lock<std::mutex> cl(mu_);
+        DrainAcks(cl);
+      });
+    }
+  }
+  sync_state_ = SyncState::kIdle;
+  sync_cv_.notify_all();
+  idle_cv_.notify_all();
+  if (WantsWriterLocked()) pool_.Schedule([this] { WriteLoop(); });
+  CompleteAcks(l);
+}
+
+// One fdatasync covering every group written so far, then their
+// acknowledgement (or, on failure, pending_failure_ for the writer). Starts
+// the writer for an early write. `l` holds mu_ (released during the sync).
+Status PartitionImpl::SyncOnce(std::unique_lock<std::mutex>& l) {
+  sync_state_ = SyncState::kRunning;
+  covered_ = written_.size();
+  WritableFile* file = writer_.get();  // stays open: rolls and truncates wait for this sync
+  const bool start_writer = WantsWriterLocked();
+  l.unlock();
+  if (start_writer) pool_.Schedule([this] { WriteLoop(); });
+  Status s = file->Sync();
+  l.lock();
+  if (!s.ok()) {
+    pending_failure_ = s;  // the writer fails written_ and truncates
+    covered_ = 0;
+    return s;
+  }
+  for (; covered_ > 0; --covered_) {
+    CommitGroupLocked(written_.front());
+    acks_.push_back(Ack{std::move(written_.front()), Status::OK()});
+    written_.pop_front();
+  }
+  return s;
+}
+
+void PartitionImpl::CommitGroupLocked(const Group& g) {
+  if (g.empty()) return;
   storage::Segment& a = *active_;
-  const uint64_t base_position = a.size;
-  if (a.empty()) a.first_append_us = now_us;
-  for (const EncodedBatch& b : batches_) {
-    a.AddBatch(b.header, base_position + b.position, options_.index_interval_bytes);
+  for (const EncodedBatch& b : g.batches) {
+    a.AddBatch(b.header, g.position + b.position, options_.index_interval_bytes);
   }
   hw_.store(g.end_offset, std::memory_order_release);
   data_cv_.notify_all();
 }
 
+// Fails every group not acknowledged: those left by a failed sync (with its
+// status) and `g` (with `g_status`, or the failed sync's when OK). With
+// `truncate`, first cuts the segment back to its acknowledged size. Then
+// forgets their dedup ids and gives the queued requests behind them their
+// offsets again (from the first failed offset), so offsets stay contiguous
+// and a duplicate of a failed record is appended for real. Runs on the writer
+// while no sync runs. (A failed sync always truncates.)
+PartitionImpl::Next PartitionImpl::FailUnacknowledged(Group* g, const Status& g_status,
+                                                      bool truncate) {
+  Status sync_failure;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    sync_failure = std::exchange(pending_failure_, Status::OK());
+  }
+  const Status& cause = sync_failure.ok() ? g_status : sync_failure;
+  if ((truncate || !sync_failure.ok()) && writer_) (void)TruncateBack(cause);
+  const int64_t now = clock_.NowMicros();
+  std::lock_guard<std::mutex> l(mu_);
+  if (!io_fence_.ok()) fenced_ = io_fence_;
+  written_size_ = active_->size;
+  covered_ = 0;
+  if (written_.empty() && g == nullptr) return Next::kContinue;
+  const uint64_t first = written_.empty() ? g->first_offset : written_.front().first_offset;
+  for (Group& w : written_) acks_.push_back(Ack{std::move(w), sync_failure});
+  written_.clear();
+  if (g != nullptr) acks_.push_back(Ack{std::move(*g), g_status.ok() ? sync_failure : g_status});
+  dedup_.EraseFrom(first);
+  next_offset_ = first;
+  queued_bytes_ = 0;
+  for (RequestPtr& r : queue_) {
+    AssignLocked(r.get(), now);
+    queued_bytes_ += r->bytes;
+  }
+  return Next::kContinue;
+}
+
 // Cuts the active segment back to its last acknowledged size after a failed
-// write or sync, so nothing of the group survives. Returns `cause`.
+// write or sync, so nothing unacknowledged survives. Returns `cause`.
 Status PartitionImpl::TruncateBack(const Status& cause) {
   const storage::Segment& a = *active_;
   (void)writer_->Close();
-  writer_.reset();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    writer_.reset();
+  }
   Status s = fs_.Truncate(a.log_path, a.size);
   if (s.ok()) {
     Result<std::unique_ptr<WritableFile>> w = fs_.NewAppendableFile(a.log_path);
@@ -308,6 +504,7 @@ Status PartitionImpl::TruncateBack(const Status& cause) {
     } else if ((*w)->Size() != a.size) {
       s = Status::IOError("reopened at " + std::to_string((*w)->Size()) + " bytes");
     } else {
+      std::lock_guard<std::mutex> l(mu_);
       writer_ = std::move(*w);
     }
   }
@@ -320,14 +517,25 @@ Status PartitionImpl::TruncateBack(const Status& cause) {
   return cause;
 }
 
-// The group failed: forget its dedup ids and give the queued requests behind
-// it their offsets again (from the group's first offset), so offsets stay
-// contiguous and a duplicate of a failed record is appended for real.
-void PartitionImpl::FailGroupLocked(const Group& g, int64_t now_us) {
-  if (!io_fence_.ok()) fenced_ = io_fence_;
-  dedup_.EraseFrom(g.first_offset);
-  next_offset_ = g.first_offset;
-  for (RequestPtr& r : queue_) AssignLocked(r.get(), now_us);
+// Runs queued callbacks in order, outside the lock, unless another thread
+// already is (it will run these too). `l` holds mu_.
+void PartitionImpl::CompleteAcks(std::unique_lock<std::mutex>& l) {
+  if (completing_) return;
+  completing_ = true;
+  DrainAcks(l);
+}
+
+// The completer's loop; completing_ is set.
+void PartitionImpl::DrainAcks(std::unique_lock<std::mutex>& l) {
+  while (!acks_.empty()) {
+    std::deque<Ack> batch = std::exchange(acks_, {});
+    l.unlock();
+    for (Ack& a : batch) Complete(&a.group, a.status);
+    batch.clear();
+    l.lock();
+  }
+  completing_ = false;
+  idle_cv_.notify_all();
 }
 
 void PartitionImpl::Complete(Group* g, const Status& s) {
@@ -517,8 +725,10 @@ Status PartitionImpl::Close() {
     std::unique_lock<std::mutex> l(mu_);
     if (closed_) return Status::OK();
     closing_ = true;
-    idle_cv_.wait(l,
-                  [&] { return queue_.empty() && !drain_scheduled_ && callbacks_running_ == 0; });
+    idle_cv_.wait(l, [&] {
+      return queue_.empty() && !writer_scheduled_ && sync_state_ == SyncState::kIdle &&
+             written_.empty() && pending_failure_.ok() && acks_.empty() && !completing_;
+    });
   }
   Status s;
   {
@@ -527,6 +737,7 @@ Status PartitionImpl::Close() {
       s = writer_->Sync();
       Status c2 = writer_->Close();
       if (s.ok()) s = c2;
+      std::lock_guard<std::mutex> l(mu_);
       writer_.reset();
     }
   }

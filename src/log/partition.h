@@ -3,10 +3,12 @@
 // the tail, truncate a torn or corrupt tail, rebuild missing indexes), group
 // commit, the per-partition dedup window, reads and retention.
 //
-// Group commit: AppendAsync queues records; an io thread takes everything
-// queued for the partition, writes it as one or more batches with one write(2)
-// and one fdatasync(2) (fsync=always), then completes every queued request.
-// While it syncs, new requests queue up and form the next group.
+// Group commit, pipelined: AppendAsync queues records; a writer task takes
+// everything queued, encodes it and writes it with one write(2); a syncer
+// runs fdatasync(2) (fsync=always) covering every group written before it
+// began, then acknowledges those groups in offset order. While one sync is in
+// flight the next group is encoded and written, so the disk is never idle
+// waiting for the CPU (partition.cc has the state machine).
 //
 // Thread safety: all methods are safe for concurrent use.
 #pragma once
@@ -37,7 +39,7 @@ struct PartitionOptions {
   uint32_t max_record_bytes = (1u << 20) + (64u << 10);
   uint32_t max_batch_bytes = 4u << 20;
   int64_t dedup_window_ms = 24ll * 3600 * 1000;
-  uint32_t dedup_max_entries = 1'000'000;
+  uint32_t dedup_max_entries = 200'000;  // about 53 bytes each (LogOptions)
 };
 
 class Partition {

@@ -2,38 +2,79 @@
 // (group commit, reads, retention, close) and partition_recovery.cc (Open,
 // recovery, dedup rebuild, Verify).
 //
-// Group commit. AppendAsync assigns offsets and checks/inserts dedup ids under
-// `mu_`, queues the request and, when no drain is scheduled, schedules one on
-// the io pool. A drain takes queued requests up to max_batch_bytes (at least
-// one), encodes them into batches, and under `io_mu_` issues one
-// WritableFile::Append (write(2)) and, under kAlways, one Sync (fdatasync(2));
-// it then advances the high watermark, hands the next group to a fresh pool
-// task (so its write overlaps these callbacks) and runs the callbacks.
-// Requests arriving during the sync form the next group.
+// Group commit, pipelined. AppendAsync assigns offsets and checks/inserts
+// dedup ids under `mu_`, queues the request and wakes the writer. Two roles
+// per partition, each held by at most one thread at a time:
+//  * the writer (WriteLoop, a pool task, holding `io_mu_`) takes queued
+//    requests up to max_batch_bytes (at least one) as a group, encodes it
+//    into batches and issues one WritableFile::Append (write(2)). Under
+//    kInterval/kNever the group is acknowledged at once. Under kAlways it
+//    joins `written_`; if no sync runs, the writer thread leaves the writer
+//    role and becomes the syncer;
+//  * the syncer (SyncLoop, no I/O lock) issues one Sync (fdatasync(2)) of the
+//    active segment covering every group written when it began, then
+//    acknowledges them in offset order: the segment's size and index and the
+//    high watermark advance, and their callbacks are queued. If groups were
+//    written meanwhile and nothing is queued, it syncs again at once;
+//    otherwise it stops, so the writer first writes what is queued and then
+//    starts the next sync, covering everything.
+// So while group N's fdatasync is in flight, the requests arriving are
+// written (early) when they add up to early_write_bytes_ (256 KiB, capped by
+// max_batch_bytes): overlapping a big write with the sync takes it off the
+// path between two syncs. Smaller ones wait and are written just before the
+// next sync: a separate write, and worse a separate sync, for a few records
+// would cost more than it saves (measured: closed-loop single-record
+// producers lose a third of their records per fdatasync otherwise). Either
+// way each sync covers everything that arrived during the previous one.
+// WritableFile::Sync runs concurrently with Append on the same file; every
+// FileSystem in the tree allows that (Sync touches only the descriptor), and
+// fdatasync(2) covers what was written before it began.
+// Callbacks run in acknowledgement order: acknowledged and failed groups are
+// queued in `acks_` and one thread at a time (whichever finds none running,
+// or a pool task when the syncer goes straight on to the next sync) runs
+// them, outside the locks.
 //
-// Failure. If the write or sync fails, every request of the group fails with
-// that status and nothing of it becomes visible: the segment is truncated back
-// (truncate(2)+fsync(2)) to the last acknowledged size, the group's dedup ids
-// are forgotten and the queued requests behind it get their offsets again. If
-// the truncate or reopening the file fails, the partition is fenced: every
-// later append fails with IOError naming the directory, until it is reopened.
-// Records of a group whose fdatasync failed are *indeterminate*: a crash
-// before the truncate-back may leave them in the file, so after a restart they
-// may be readable (fsyncgate; treat a failed append like a Kafka producer
-// timeout and retry with the same id, which dedup makes safe).
+// Rolls and failures need the file to themselves: the writer waits (a
+// condition variable under `mu_`) until no sync runs, then syncs on its own
+// thread the groups written early, so every written group is acknowledged
+// (or failed). The wait needs no other pool task: a sync is always run by the
+// thread that started it, never queued. A roll then seals a segment whose
+// index describes every byte in it, and no fdatasync of the old file is in
+// flight when it is closed.
+//
+// Failure. If a sync fails, every group not yet acknowledged fails with that
+// status: the groups it covered, those written after it and the writer's
+// current group. If a write fails, the groups written before it are synced
+// and acknowledged first and only its group fails. Either way the writer
+// (once no sync runs) cuts the segment back to its last acknowledged size
+// (truncate(2)+fsync(2)), the failed groups' dedup ids are forgotten and the
+// queued requests behind them get their offsets again; nothing of a failed
+// group ever became visible. If the truncate or reopening the file fails, the
+// partition is fenced: every later append fails with IOError naming the
+// directory, until it is reopened. Records of a group whose fdatasync failed
+// are *indeterminate*: a crash before the truncate-back may leave them in the
+// file, so after a restart they may be readable (fsyncgate; treat a failed
+// append like a Kafka producer timeout and retry with the same id, which
+// dedup makes safe). Only one fdatasync of a file is ever in flight, so its
+// error cannot be consumed by a concurrent fdatasync and go unseen.
 //
 // Dedup. Ids are checked and inserted at enqueue, under `mu_`, so a duplicate
 // in the same or a pending group is caught and answered with the original's
 // offset; it rides in a group no earlier than the original's, so its callback
 // runs only after the original is acknowledged. If the original's group fails,
-// a duplicate in that group fails with it, and one queued behind it is given
-// an offset of its own and appended for real (its original never existed).
+// a duplicate in that or a later unacknowledged group fails with it, and one
+// still queued is given an offset of its own and appended for real (its
+// original never existed).
 //
-// Locking: `io_mu_` (the active segment's WritableFile, rolls, Flush) is taken
-// before `mu_` (queue, offsets, dedup, segment list and sizes), never after.
+// Locking: `io_mu_` (the writer role: the active segment's WritableFile,
+// encoding, rolls, Flush) is taken before `mu_` (queue, offsets, dedup,
+// written groups, syncer state, segment list and sizes), never after.
 // `maintenance_mu_` serialises EnforceRetention and Verify and is taken first.
-// The drain thread reads the active segment's fields holding only `io_mu_`:
-// every writer of those fields holds both locks.
+// `writer_` and `active_` change holding both locks and only while no sync
+// runs; the syncer reads `writer_` under `mu_`. The syncer updates the active
+// segment's acknowledged fields (size, index, next_offset) under `mu_`; the
+// writer reads them only after waiting for the syncer under `mu_`, and keeps
+// its own `written_size_` and `first_append_us` for roll decisions.
 //
 // Thread safety: all public methods are safe for concurrent use.
 #pragma once
@@ -83,39 +124,64 @@ class PartitionImpl final : public Partition {
     std::vector<ProduceRecord> records;
     AppendCallback done;
     std::vector<AppendResult> results;
-    std::vector<uint64_t> id_hashes;  // DedupIndex::Hash of each id (when dedup is on)
-    uint64_t first_offset = 0;        // offset of its first non-duplicate record
+    // DedupIndex::Hash of each id (when dedup is on)
+    std::vector<storage::DedupIndex::Fingerprint> id_hashes;
+    uint64_t first_offset = 0;  // offset of its first non-duplicate record
     uint32_t new_records = 0;
     uint64_t bytes = 0;  // estimated encoded size of its new records
   };
   using RequestPtr = std::unique_ptr<Request>;
 
-  struct Group {
-    std::vector<RequestPtr> requests;
-    uint64_t first_offset = 0;
-    uint64_t end_offset = 0;  // one past its last new record
-  };
-
-  // A batch encoded into encoded_ at `position` (relative to the group).
+  // A batch encoded at `position` relative to its group's first byte.
   struct EncodedBatch {
     storage::BatchHeader header;
     uint64_t position = 0;
   };
 
+  struct Group {
+    std::vector<RequestPtr> requests;
+    uint64_t first_offset = 0;
+    uint64_t end_offset = 0;  // one past its last new record
+    // Set when written: where its bytes start in the active segment, its batches.
+    uint64_t position = 0;
+    std::vector<EncodedBatch> batches;
+    bool empty() const { return end_offset == first_offset; }  // duplicates only
+  };
+
+  // A group to complete (acknowledged when status is OK), in offset order.
+  struct Ack {
+    Group group;
+    Status status;
+  };
+
+  // kStarting: a thread left the writer role to run the sync (SyncLoop).
+  enum class SyncState { kIdle, kStarting, kRunning };
+  // What the writer does after a step.
+  enum class Next { kStop, kContinue, kSync };
+
   // ---- append path (partition.cc) ----
   Status ValidateRecords(const std::vector<ProduceRecord>& records) const;
   void FailLater(AppendCallback done, Status s);
   void AssignLocked(Request* req, int64_t now_us);
+  bool WriterHasWorkLocked() const;
+  bool WantsWriterLocked();
   void TakeGroupLocked(Group* g);
-  void Drain();
-  Status WriteGroup(const Group& g, int64_t now_us);
-  Status EncodeGroup(const Group& g);
-  Status FinishBatch();
-  bool NeedsRoll(uint64_t group_bytes, uint64_t group_records, int64_t now_us) const;
+  void WriteLoop();
+  Next WriteStep();
+  Next WriteGroup(Group g);
+  Next AcknowledgeEmpty(Group g);
+  Next StartSyncLocked();
+  bool WaitForSyncIdle();
+  Status EncodeGroup(Group* g);
+  bool NeedsRoll(const Group& g, uint64_t group_bytes, int64_t now_us) const;
   Status Roll();
-  void CommitGroupLocked(const Group& g, int64_t now_us);
+  void SyncLoop();
+  Status SyncOnce(std::unique_lock<std::mutex>& l);
+  void CommitGroupLocked(const Group& g);
+  Next FailUnacknowledged(Group* g, const Status& g_status, bool truncate);
   Status TruncateBack(const Status& cause);
-  void FailGroupLocked(const Group& g, int64_t now_us);
+  void CompleteAcks(std::unique_lock<std::mutex>& l);
+  void DrainAcks(std::unique_lock<std::mutex>& l);
   static void Complete(Group* g, const Status& s);
 
   // ---- read path (partition.cc) ----
@@ -153,26 +219,34 @@ class PartitionImpl final : public Partition {
   const PartitionOptions options_;
   const uint64_t group_limit_bytes_;  // max_batch_bytes, clamped
   const uint64_t batch_target_bytes_;
-  const uint64_t segment_bytes_;  // clamped so positions fit in u32
+  const uint64_t early_write_bytes_;  // see kEarlyWriteBytes
+  const uint64_t segment_bytes_;      // clamped so positions fit in u32
 
   std::mutex maintenance_mu_;
 
   std::mutex io_mu_;                      // taken before mu_
-  std::unique_ptr<WritableFile> writer_;  // GUARDED_BY(io_mu_): the active segment's
+  std::unique_ptr<WritableFile> writer_;  // GUARDED_BY(io_mu_), read by the syncer under mu_
   // The active segment (segments_.back()). Written holding io_mu_ and mu_.
   SegmentPtr active_;
-  Status io_fence_;                    // GUARDED_BY(io_mu_): why writer_ is gone (fenced)
-  bool must_roll_ = false;             // GUARDED_BY(io_mu_): a roll failed halfway
-  storage::BatchBuilder builder_;      // GUARDED_BY(io_mu_)
-  std::string encoded_;                // GUARDED_BY(io_mu_)
-  std::vector<EncodedBatch> batches_;  // GUARDED_BY(io_mu_)
+  uint64_t written_size_ = 0;      // GUARDED_BY(io_mu_): active segment bytes written
+  Status io_fence_;                // GUARDED_BY(io_mu_): why writer_ is gone (fenced)
+  bool must_roll_ = false;         // GUARDED_BY(io_mu_): a roll failed halfway
+  storage::BatchBuilder builder_;  // GUARDED_BY(io_mu_)
+  std::string encoded_;            // GUARDED_BY(io_mu_)
 
   mutable std::mutex mu_;
   std::condition_variable data_cv_;  // hw_ moved or closed
-  std::condition_variable idle_cv_;  // the drain went idle
+  std::condition_variable idle_cv_;  // a role went idle or callbacks finished
+  std::condition_variable sync_cv_;  // the syncer went idle
   std::deque<RequestPtr> queue_;     // GUARDED_BY(mu_)
-  bool drain_scheduled_ = false;     // GUARDED_BY(mu_)
-  int callbacks_running_ = 0;        // GUARDED_BY(mu_)
+  uint64_t queued_bytes_ = 0;        // GUARDED_BY(mu_): sum of queue_'s Request::bytes
+  bool writer_scheduled_ = false;    // GUARDED_BY(mu_)
+  std::deque<Group> written_;        // GUARDED_BY(mu_): written, not yet acknowledged
+  size_t covered_ = 0;               // GUARDED_BY(mu_): written_ prefix the running sync covers
+  SyncState sync_state_ = SyncState::kIdle;  // GUARDED_BY(mu_)
+  Status pending_failure_;           // GUARDED_BY(mu_): a failed sync the writer must handle
+  std::deque<Ack> acks_;             // GUARDED_BY(mu_): callbacks to run, in order
+  bool completing_ = false;          // GUARDED_BY(mu_): a thread is running callbacks
   bool closing_ = false;             // GUARDED_BY(mu_)
   bool closed_ = false;              // GUARDED_BY(mu_)
   Status fenced_;                    // GUARDED_BY(mu_)

@@ -77,6 +77,7 @@ Status PartitionImpl::Recover() {
                              " bytes, expected " + std::to_string(active_->size));
     }
   }
+  written_size_ = active_->size;
   next_offset_ = active_->next_offset;
   hw_.store(next_offset_, std::memory_order_release);
   start_offset_ = segments_.front()->base_offset;

@@ -3,8 +3,12 @@
 // N = 1, 2, ... until the workload completes, once and persistently).
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <future>
 #include <map>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "log/partition_test_util.h"
 #include "log/record_batch.h"
@@ -13,6 +17,7 @@ namespace tandem {
 namespace {
 
 using testing_util::AppendOne;
+using testing_util::GatedFileSystem;
 using testing_util::PartitionEnv;
 using testing_util::ReadAll;
 using testing_util::Rec;
@@ -121,6 +126,104 @@ TEST(PartitionFaults, FailedRollLeavesTheOldSegmentActiveAndRetries) {
   ExpectVerifyClean(*p, "after roll retry");
 }
 
+using Outcome = std::pair<Status, std::vector<AppendResult>>;
+
+std::future<Outcome> StartAppend(Partition& p, std::string value, std::string id) {
+  auto promise = std::make_shared<std::promise<Outcome>>();
+  std::future<Outcome> f = promise->get_future();
+  std::vector<ProduceRecord> r{Rec(std::move(value), std::move(id))};
+  p.AppendAsync(std::move(r), [promise](Status s, std::vector<AppendResult> res) {
+    promise->set_value({std::move(s), std::move(res)});
+  });
+  return f;
+}
+
+// Releases a GatedFileSystem when a test ends early, so Close never hangs.
+struct ReleaseOnExit {
+  GatedFileSystem& gated;
+  ~ReleaseOnExit() { gated.Release(); }
+};
+
+// Every request is its own group and is written while an earlier sync runs.
+PartitionOptions EarlyWrites() {
+  PartitionOptions o = Small();
+  o.max_batch_bytes = 1;
+  return o;
+}
+
+void WaitForOps(FaultInjectionFileSystem& fs, uint64_t n) {
+  for (int i = 0; i < 10'000 && fs.ops_seen() < n; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(fs.ops_seen(), n);
+}
+
+// Group 1's fdatasync fails while group 2 is already written behind it: both
+// fail, the file is cut back to the acknowledged size, and their ids are
+// forgotten.
+TEST(PartitionFaults, FailedSyncAlsoFailsTheGroupWrittenBehindIt) {
+  PartitionEnv env;
+  GatedFileSystem gated(env.fault);
+  env.fs = &gated;
+  auto p = env.MustOpen(EarlyWrites());
+  ReleaseOnExit release{gated};  // destroyed before p
+  AppendOne(*p, "v0");
+  const uint64_t size = env.mem->GetFileSize(env.SegPath(0)).value();
+  // Ops from now: write 1, write 2, then the held sync of 1 fails.
+  env.fault.SetFault(Fail(FileOpBit(FileOp::kWrite) | FileOpBit(FileOp::kSync), 3, false));
+  gated.Arm();
+  std::future<Outcome> first = StartAppend(*p, "a", "id-a");
+  gated.WaitForBlockedSync();
+  std::future<Outcome> second = StartAppend(*p, "b", "id-b");
+  WaitForOps(env.fault, 2);  // both written, the first sync held
+  gated.Release();
+  EXPECT_FALSE(first.get().first.ok());
+  Status s = second.get().first;
+  EXPECT_EQ(s.code(), StatusCode::kIOError) << s.ToString();
+  EXPECT_EQ(p->end_offset(), 1u);
+  EXPECT_EQ(env.mem->GetFileSize(env.SegPath(0)).value(), size);
+  EXPECT_EQ(ReadAll(*p).size(), 1u);
+  AppendResult r = AppendOne(*p, "b", "id-b");  // forgotten: appended for real
+  EXPECT_FALSE(r.duplicate);
+  EXPECT_EQ(r.offset, 1u);
+  p.reset();
+  p = env.MustOpen(EarlyWrites());
+  std::vector<Record> all = ReadAll(*p);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1].value, "b");
+  ExpectVerifyClean(*p, "after a failed pipelined sync");
+}
+
+// Group 2's write fails while group 1's fdatasync is in flight: group 1 is
+// still acknowledged once its sync succeeds; only group 2 fails and is cut.
+TEST(PartitionFaults, FailedWriteDuringAnInFlightSyncFailsOnlyItsGroup) {
+  PartitionEnv env;
+  GatedFileSystem gated(env.fault);
+  env.fs = &gated;
+  auto p = env.MustOpen(EarlyWrites());
+  ReleaseOnExit release{gated};  // destroyed before p
+  env.fault.SetFault(Fail(FileOpBit(FileOp::kWrite), 2, false, InjectedError::kNoSpace, 0.5));
+  gated.Arm();
+  std::future<Outcome> first = StartAppend(*p, "a", "id-a");
+  gated.WaitForBlockedSync();
+  std::future<Outcome> second = StartAppend(*p, "b", "id-b");
+  WaitForOps(env.fault, 2);  // the second write failed, half written
+  gated.Release();
+  Outcome a = first.get();
+  ASSERT_TRUE(a.first.ok()) << a.first.ToString();
+  EXPECT_EQ(a.second[0].offset, 0u);
+  EXPECT_TRUE(second.get().first.IsNoSpace());
+  EXPECT_EQ(p->end_offset(), 1u);
+  EXPECT_EQ(AppendOne(*p, "c", "id-b").offset, 1u);
+  p.reset();
+  p = env.MustOpen(EarlyWrites());
+  std::vector<Record> all = ReadAll(*p);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].value, "a");
+  EXPECT_EQ(all[1].value, "c");
+  ExpectVerifyClean(*p, "after a failed pipelined write");
+}
+
 // Runs appends (one or two records each, rolling every few) while the fault
 // spec is armed; remembers what was acknowledged and what was attempted.
 struct SweepRun {
@@ -144,6 +247,30 @@ void RunWorkload(Partition& p, SweepRun* run) {
   }
 }
 
+// The same from four threads at once, so groups are written while an
+// earlier group's fdatasync runs (the pipeline) and fail together.
+void RunConcurrentWorkload(Partition& p, SweepRun* run) {
+  std::mutex mu;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        std::string v = "t" + std::to_string(t) + "." + std::to_string(i);
+        {
+          std::lock_guard<std::mutex> l(mu);
+          run->attempted.insert(v);
+        }
+        std::vector<ProduceRecord> recs{Rec(v, "id-" + v)};
+        std::vector<AppendResult> res;
+        if (!p.Append(std::move(recs), &res).ok()) continue;
+        std::lock_guard<std::mutex> l(mu);
+        run->acked[res[0].offset] = v;
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+}
+
 // After the faults are healed and a power cut: the partition opens, every
 // acknowledged record is at its offset, offsets are contiguous, anything
 // else read back was at least attempted (an indeterminate failed group), and
@@ -165,7 +292,7 @@ void CheckAfterReopen(PartitionEnv& env, const SweepRun& run, const std::string&
   EXPECT_EQ(AppendOne(p, "after").offset, all.size()) << context;
 }
 
-void Sweep(bool persistent, bool power_cut) {
+void Sweep(bool persistent, bool power_cut, bool concurrent = false) {
   uint64_t n = 1;
   for (; n < 2000; ++n) {
     PartitionEnv env;
@@ -174,7 +301,11 @@ void Sweep(bool persistent, bool power_cut) {
     InjectedError e = n % 3 == 0 ? InjectedError::kNoSpace : InjectedError::kIO;
     env.fault.SetFault(Fail(kMutatingOps, n, persistent, e, n % 2 == 0 ? 0.5 : 0.0));
     SweepRun run;
-    RunWorkload(*p, &run);
+    if (concurrent) {
+      RunConcurrentWorkload(*p, &run);
+    } else {
+      RunWorkload(*p, &run);
+    }
     (void)p->Close();
     p.reset();
     const bool injected = env.fault.faults_injected() > 0;
@@ -187,7 +318,8 @@ void Sweep(bool persistent, bool power_cut) {
     if (::testing::Test::HasFailure()) return;
     if (!injected) break;  // the workload ran to completion without reaching op N
   }
-  EXPECT_GT(n, 40u);  // the workload has many mutating operations
+  // The workload has many mutating operations (fewer when groups form at random).
+  EXPECT_GT(n, concurrent ? 10u : 40u);
   EXPECT_LT(n, 2000u);
 }
 
@@ -195,6 +327,10 @@ TEST(PartitionFaultSweep, FailNthOperationOnce) { Sweep(false, false); }
 TEST(PartitionFaultSweep, FailNthOperationPersistently) { Sweep(true, false); }
 TEST(PartitionFaultSweep, FailNthOperationOnceThenPowerCut) { Sweep(false, true); }
 TEST(PartitionFaultSweep, FailNthOperationPersistentlyThenPowerCut) { Sweep(true, true); }
+TEST(PartitionFaultSweep, FailNthOperationOnceWithConcurrentAppends) { Sweep(false, false, true); }
+TEST(PartitionFaultSweep, FailNthOperationOnceWithConcurrentAppendsThenPowerCut) {
+  Sweep(false, true, true);
+}
 
 // A damaged directory (torn tail, a missing index) recovered while the Nth
 // mutating operation of Open fails: Open fails or succeeds, and the next

@@ -1,17 +1,23 @@
 // Partition: appends, group commit, reads, rolls, retention and dedup.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <future>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
+#include "log/dedup_index.h"
 #include "log/partition_test_util.h"
 
 namespace tandem {
 namespace {
 
 using testing_util::AppendOne;
+using testing_util::GatedFileSystem;
 using testing_util::PartitionEnv;
 using testing_util::PoolGate;
 using testing_util::ReadAll;
@@ -45,6 +51,34 @@ std::vector<std::future<std::pair<Status, std::vector<AppendResult>>>> StartAppe
     });
   }
   return out;
+}
+
+// Waits (up to 10 s) until `pred` holds.
+template <typename Pred>
+bool Eventually(Pred pred) {
+  for (int i = 0; i < 10'000; ++i) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return pred();
+}
+
+// Releases a GatedFileSystem when a test ends early, so Close never hangs.
+struct ReleaseOnExit {
+  GatedFileSystem& gated;
+  ~ReleaseOnExit() { gated.Release(); }
+};
+
+// Options under which every queued request is written early while a sync runs
+// (the early-write threshold is capped by max_batch_bytes).
+PartitionOptions EarlyWrites() {
+  PartitionOptions o = Small();
+  o.max_batch_bytes = 1;  // every request is its own group, written at once
+  return o;
+}
+
+bool IsReady(std::future<std::pair<Status, std::vector<AppendResult>>>& f) {
+  return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
 }
 
 TEST(PartitionAppend, OffsetsAreContiguousAndReadBack) {
@@ -312,6 +346,155 @@ TEST(PartitionRoll, RollsByAgeOfFirstRecord) {
   EXPECT_EQ(env.Segments().size(), 2u);
 }
 
+// ---- Pipelined group commit ----
+
+// Group 1's fdatasync is held open: group 2 is encoded and written meanwhile,
+// and neither is acknowledged (nor visible) before a sync that covers it.
+TEST(PartitionPipeline, NextGroupIsWrittenWhileTheSyncIsInFlight) {
+  PartitionEnv env;
+  GatedFileSystem gated(env.fault);
+  env.fs = &gated;
+  auto p = env.MustOpen(EarlyWrites());
+  ReleaseOnExit release{gated};  // destroyed before p
+  FaultSpec count;
+  count.op_mask = FileOpBit(FileOp::kWrite) | FileOpBit(FileOp::kSync);
+  env.fault.SetFault(count);
+  gated.Arm();
+  auto first = StartAppends(*p, 1);
+  gated.WaitForBlockedSync();
+  auto second = StartAppends(*p, 3);
+  ASSERT_TRUE(Eventually([&] { return env.fault.ops_seen() == 4; }));  // 4 writes, no sync
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_FALSE(IsReady(first[0]));
+  for (auto& f : second) EXPECT_FALSE(IsReady(f));
+  EXPECT_EQ(p->end_offset(), 0u);
+  EXPECT_TRUE(ReadAll(*p).empty());
+  gated.Release();
+  auto [s0, r0] = first[0].get();
+  ASSERT_TRUE(s0.ok()) << s0.ToString();
+  EXPECT_EQ(r0[0].offset, 0u);
+  for (int i = 0; i < 3; ++i) {
+    auto [s, r] = second[i].get();
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(r[0].offset, static_cast<uint64_t>(i + 1));
+  }
+  EXPECT_EQ(env.fault.ops_seen(), 6u);  // 4 writes, then 2 syncs: one covers the 3 early groups
+  EXPECT_EQ(ReadAll(*p).size(), 4u);
+}
+
+// Small requests arriving during a sync are not written early: they wait and
+// share one write, just before the next sync.
+TEST(PartitionPipeline, SmallRequestsWaitForTheSyncAndShareOneWrite) {
+  PartitionEnv env;
+  GatedFileSystem gated(env.fault);
+  env.fs = &gated;
+  auto p = env.MustOpen(Small());
+  ReleaseOnExit release{gated};  // destroyed before p
+  FaultSpec count;
+  count.op_mask = FileOpBit(FileOp::kWrite) | FileOpBit(FileOp::kSync);
+  env.fault.SetFault(count);
+  gated.Arm();
+  auto a = StartAppends(*p, 1);
+  gated.WaitForBlockedSync();
+  auto b = StartAppends(*p, 20);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(env.fault.ops_seen(), 1u);  // only a's write
+  gated.Release();
+  for (auto* v : {&a, &b}) {
+    for (auto& f : *v) ASSERT_TRUE(f.get().first.ok());
+  }
+  EXPECT_EQ(env.fault.ops_seen(), 4u);  // a's write and sync, then one write and sync for b
+  EXPECT_EQ(p->end_offset(), 21u);
+}
+
+// Callbacks run in offset order even when groups complete on different threads.
+TEST(PartitionPipeline, CallbacksRunInOffsetOrder) {
+  PartitionEnv env;
+  PartitionOptions o = Small();
+  o.max_batch_bytes = 1;  // every request is its own group
+  auto p = env.MustOpen(o);
+  constexpr int kAppends = 300;
+  std::mutex mu;
+  std::vector<uint64_t> order;
+  std::promise<void> all;
+  for (int i = 0; i < kAppends; ++i) {
+    std::vector<ProduceRecord> r{Rec("v" + std::to_string(i), i % 7 == 0 ? "id-0" : "")};
+    p->AppendAsync(std::move(r), [&](Status s, std::vector<AppendResult> res) {
+      EXPECT_TRUE(s.ok()) << s.ToString();
+      std::lock_guard<std::mutex> l(mu);
+      order.push_back(res.empty() || res[0].duplicate ? ~uint64_t{0} : res[0].offset);
+      if (order.size() == kAppends) all.set_value();
+    });
+  }
+  all.get_future().get();
+  std::vector<uint64_t> offsets;
+  for (uint64_t o2 : order) {
+    if (o2 != ~uint64_t{0}) offsets.push_back(o2);
+  }
+  EXPECT_TRUE(std::is_sorted(offsets.begin(), offsets.end()));
+  EXPECT_EQ(offsets.size(), p->end_offset());
+}
+
+// A roll needs the file to itself: it waits for the in-flight sync, so the
+// sealed index covers every group written to the old segment.
+TEST(PartitionPipeline, RollWaitsForTheInFlightSync) {
+  PartitionEnv env;
+  GatedFileSystem gated(env.fault);
+  env.fs = &gated;
+  PartitionOptions o = EarlyWrites();
+  o.segment_bytes = 400;
+  auto p = env.MustOpen(o);
+  ReleaseOnExit release{gated};  // destroyed before p
+  AppendOne(*p, std::string(100, 'a'));
+  gated.Arm();
+  auto a = StartAppends(*p, 1);  // about 80 bytes: still segment 0
+  gated.WaitForBlockedSync();
+  std::vector<std::future<std::pair<Status, std::vector<AppendResult>>>> b;
+  {
+    auto promise = std::make_shared<std::promise<std::pair<Status, std::vector<AppendResult>>>>();
+    b.push_back(promise->get_future());
+    std::vector<ProduceRecord> r{Rec(std::string(300, 'b'))};  // needs a roll
+    p->AppendAsync(std::move(r), [promise](Status s, std::vector<AppendResult> res) {
+      promise->set_value({std::move(s), std::move(res)});
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(env.Segments().size(), 1u);  // not rolled under the in-flight sync
+  gated.Release();
+  ASSERT_TRUE(a[0].get().first.ok());
+  auto [s, r] = b[0].get();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(r[0].offset, 2u);
+  EXPECT_EQ(env.Segments(), (std::vector<uint64_t>{0, 2}));
+  VerifyReport report;
+  ASSERT_TRUE(p->Verify(&report).ok());
+  EXPECT_TRUE(report.issues.empty()) << report.issues[0].problem;
+  EXPECT_EQ(report.records, 3u);
+}
+
+// Close waits for the in-flight sync and acknowledges what it covers.
+TEST(PartitionPipeline, CloseCompletesTheInFlightGroups) {
+  PartitionEnv env;
+  GatedFileSystem gated(env.fault);
+  env.fs = &gated;
+  auto p = env.MustOpen(Small());
+  ReleaseOnExit release{gated};  // destroyed before p
+  gated.Arm();
+  auto a = StartAppends(*p, 1);
+  gated.WaitForBlockedSync();
+  auto b = StartAppends(*p, 2);
+  std::future<Status> closed = std::async(std::launch::async, [&] { return p->Close(); });
+  EXPECT_EQ(closed.wait_for(std::chrono::milliseconds(20)), std::future_status::timeout);
+  gated.Release();
+  ASSERT_TRUE(closed.get().ok());
+  for (auto* v : {&a, &b}) {
+    for (auto& f : *v) ASSERT_TRUE(f.get().first.ok());
+  }
+  EXPECT_EQ(p->end_offset(), 3u);
+  p = env.MustOpen(Small());
+  EXPECT_EQ(ReadAll(*p).size(), 3u);
+}
+
 // ---- Retention ----
 
 TEST(PartitionRetention, DeletesSealedSegmentsOlderThanRetention) {
@@ -532,6 +715,72 @@ TEST(PartitionDedup, DuplicateOfAFailedRecordIsAppendedForReal) {
   EXPECT_EQ(second.second[0].offset, 0u);
   EXPECT_EQ(ReadAll(*p).size(), 1u);
   EXPECT_TRUE(AppendOne(*p, "v", "id-0").duplicate);
+}
+
+// ---- Dedup index memory ----
+
+std::string UuidLike(uint64_t i) {
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%08llx-%04x-4%03x-a%03x-%012llx",
+                static_cast<unsigned long long>(i * 2654435761u), static_cast<unsigned>(i & 0xffff),
+                static_cast<unsigned>((i >> 16) & 0xfff), static_cast<unsigned>((i >> 28) & 0xfff),
+                static_cast<unsigned long long>(i));
+  return buf;
+}
+
+// A full index costs at most kMaxBytesPerEntry (64) bytes per entry, whatever
+// the ids' length: ids are stored as fixed-size fingerprints.
+TEST(DedupIndexMemory, BytesPerEntryAreBoundedWhateverTheIdLength) {
+  using storage::DedupIndex;
+  for (uint64_t max : {200'000ull, 131'073ull, 1'000ull}) {
+    for (size_t pad : {0, 200}) {
+      DedupIndex d(max, 3'600'000'000ll);
+      const std::string suffix(pad, 'x');
+      for (uint64_t i = 0; i < 2 * max; ++i) {
+        const std::string id = UuidLike(i) + suffix;
+        ASSERT_EQ(d.FindOrInsert(id, DedupIndex::Hash(id), i, 1, 1), nullptr);
+      }
+      EXPECT_EQ(d.size(), max);
+      EXPECT_LE(d.bytes_used(), max * DedupIndex::kMaxBytesPerEntry) << max << " pad " << pad;
+      EXPECT_GE(d.bytes_used(), max * 40) << max;  // 32-byte item + at least 2 slots of 8
+      // Still remembers the newest ids and has forgotten the oldest.
+      EXPECT_NE(d.Find(UuidLike(2 * max - 1) + suffix, 1), nullptr);
+      EXPECT_EQ(d.Find(UuidLike(0) + suffix, 1), nullptr);
+    }
+  }
+  // The default budget: 200,000 entries in about 10.6 MB per partition.
+  DedupIndex d(PartitionOptions{}.dedup_max_entries, 3'600'000'000ll);
+  for (uint64_t i = 0; i < 300'000; ++i) d.Insert(UuidLike(i), i, 1);
+  EXPECT_LE(d.bytes_used(), 11'000'000u);
+}
+
+// A million distinct UUID-like ids: no two share a fingerprint and none is
+// taken for a duplicate, although many share the table's 32-bit tag.
+TEST(DedupIndexMemory, DistinctIdsNeverCollideInAMillionIdSample) {
+  using storage::DedupIndex;
+  constexpr uint64_t kIds = 1'000'000;
+  DedupIndex d(kIds, 3'600'000'000ll);
+  std::vector<std::pair<uint64_t, uint64_t>> fps;
+  fps.reserve(kIds);
+  std::unordered_map<uint32_t, uint32_t> tags;
+  tags.reserve(kIds);
+  uint64_t tag_collisions = 0;
+  for (uint64_t i = 0; i < kIds; ++i) {
+    const std::string id = UuidLike(i);
+    const DedupIndex::Fingerprint fp = DedupIndex::Hash(id);
+    fps.emplace_back(fp.low, fp.high);
+    tag_collisions += tags[static_cast<uint32_t>(fp.low)]++;
+    ASSERT_EQ(d.FindOrInsert(id, fp, i, 1, 1), nullptr) << "false duplicate: " << id;
+  }
+  std::sort(fps.begin(), fps.end());
+  EXPECT_EQ(std::adjacent_find(fps.begin(), fps.end()), fps.end());
+  EXPECT_GT(tag_collisions, 10u);  // ~116 expected: the full fingerprint decides
+  EXPECT_EQ(d.size(), kIds);
+  for (uint64_t i = 0; i < kIds; i += 9973) {
+    const DedupIndex::Entry* e = d.Find(UuidLike(i), 1);
+    ASSERT_NE(e, nullptr) << i;
+    EXPECT_EQ(e->offset, i);
+  }
 }
 
 }  // namespace
