@@ -15,3 +15,10 @@ endif()
 if(TANDEM_BUILD_BENCH)
   find_package(benchmark CONFIG REQUIRED)
 endif()
+# hnswlib is header-only and ships no CMake or pkg-config file.
+find_path(HNSWLIB_INCLUDE_DIR hnswlib/hnswlib.h REQUIRED)
+add_library(tandem_hnswlib INTERFACE)
+target_include_directories(tandem_hnswlib SYSTEM INTERFACE ${HNSWLIB_INCLUDE_DIR})
+# cpp-httplib: the shared library; its pkg-config Cflags carry the CPPHTTPLIB_*
+# defines it was built with (never use it header-only).
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
