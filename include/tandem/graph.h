@@ -122,6 +122,13 @@ struct GraphStoreOptions {
   // point read to check through their bloom filters).
   size_t block_cache_bytes = size_t{64} << 20;
   size_t write_buffer_bytes = size_t{8} << 20;
+  // Ids of vertices known to exist (live or placeholder), kept in memory so
+  // that a reference to one (a transaction naming its accounts) needs no
+  // read (default 256k ids, about 70 bytes each plus ids over 15 bytes;
+  // cleared and refilled when full; 0 = off). Exact, not a hint: only the
+  // store's own writer changes vertices, and it refreshes the entries after
+  // each commit.
+  size_t known_vertex_cache_entries = size_t{256} << 10;
 };
 
 // Direction of an edge relative to the vertex asked about.
@@ -135,7 +142,9 @@ struct Vertex {
   std::string properties = "{}";  // canonical payload JSON
   std::optional<int64_t> version;
   std::optional<LogPosition> position;  // of the last applied event
-  uint64_t references = 0;              // how many references point at it
+  // How many references live entities declare towards it, counted from its
+  // edges when the vertex is read (O(degree)).
+  uint64_t references = 0;
 };
 
 struct Edge {

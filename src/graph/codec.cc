@@ -108,7 +108,7 @@ std::string EdgeKeyImpl(char kind, std::string_view owner, std::string_view labe
   return k;
 }
 
-enum Flags : uint8_t { kHasMarker = 1, kDeleted = 2, kHasVersion = 4 };
+enum Flags : uint8_t { kHasMarker = 1, kDeleted = 2, kHasVersion = 4, kReferenced = 8 };
 
 }  // namespace
 
@@ -238,7 +238,7 @@ Status DecodeU64(std::string_view v, uint64_t* out) {
 
 std::string VertexRecord::index_label() const {
   if (live()) return entity_type;
-  if (refs > 0) return std::string(kPlaceholderLabel);
+  if (referenced) return std::string(kPlaceholderLabel);
   return "";
 }
 
@@ -250,8 +250,8 @@ std::string EncodeVertex(const VertexRecord& v) {
   if (v.has_marker) flags |= kHasMarker;
   if (v.has_marker && v.marker.deleted) flags |= kDeleted;
   if (v.has_marker && v.marker.version.has_value()) flags |= kHasVersion;
+  if (v.referenced && !v.live()) flags |= kReferenced;
   out.push_back(static_cast<char>(flags));
-  PutVarint(&out, v.refs);
   if (v.has_marker) {
     if (v.marker.version.has_value()) PutLE(&out, static_cast<uint64_t>(*v.marker.version), 8);
     PutStr(&out, v.marker.position.topic);
@@ -279,8 +279,8 @@ Status DecodeVertex(std::string_view id, std::string_view bytes, VertexRecord* o
   if (r.U8() != kVertexFormat) return bad("unknown record format");
   uint8_t flags = r.U8();
   *out = VertexRecord{};
-  out->refs = r.Varint();
   out->has_marker = (flags & kHasMarker) != 0;
+  out->referenced = (flags & kReferenced) != 0;
   if (out->has_marker) {
     out->marker.deleted = (flags & kDeleted) != 0;
     if (flags & kHasVersion) out->marker.version = static_cast<int64_t>(r.Fixed64());

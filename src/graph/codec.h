@@ -18,9 +18,8 @@
 // a prefix scan of one vertex's edges (or of one label) never runs into
 // another's.
 //
-// VertexRecord value (format 1):
-//   u8 format=1, u8 flags (1 has_marker, 2 deleted, 4 has_version),
-//   varint refs,
+// VertexRecord value (format 2):
+//   u8 format=2, u8 flags (1 has_marker, 2 deleted, 4 has_version, 8 referenced),
 //   if has_marker: [fixed64 version if has_version] str topic, varint partition,
 //                  varint offset, str event_id, fixed64 applied_at_us,
 //   str entity_type, varint n, n × (str label, u8 orientation, str target),
@@ -50,8 +49,10 @@ inline constexpr char kCountPrefix = 'c';
 inline constexpr char kTombstonePrefix = 't';
 inline constexpr char kPositionPrefix = 'p';
 
-inline constexpr uint8_t kVertexFormat = 1;
-inline constexpr std::string_view kStoreFormat = "tandem-graph-1";
+inline constexpr uint8_t kVertexFormat = 2;
+// Format 1 kept a reference count in every vertex record; format 2 keeps a
+// "referenced" flag on non-live vertices only (src/graph/README.md).
+inline constexpr std::string_view kStoreFormat = "tandem-graph-2";
 
 std::string MetaKey(std::string_view name);
 std::string VertexKey(std::string_view id);
@@ -90,20 +91,24 @@ Status DecodeU32(std::string_view v, uint32_t* out);
 Status DecodeU64(std::string_view v, uint64_t* out);
 
 // What the store keeps per vertex: the entity's applied marker and content,
-// and how many references from live entities point at it.
+// and, for a vertex that is not a live entity, whether any edge touches it
+// (then it is a placeholder, kept and indexed as such).
 struct VertexRecord {
   bool has_marker = false;  // an event was applied (and the tombstone, if any, kept)
   AppliedMarker marker;
   std::string entity_type;       // of the last applied event; "" without a marker
-  uint64_t refs = 0;             // references (with repeats across entities) to this vertex
+  // Not live and some edge touches it (which, for a vertex that declares
+  // nothing, means some live entity references it). Always false when live:
+  // a live vertex's record does not change when others reference it.
+  bool referenced = false;
   std::vector<OwnRef> own_refs;  // references this entity declares (live only)
   std::string payload = "{}";    // canonical JSON; "{}" unless live
 
   bool live() const { return has_marker && !marker.deleted; }
   bool tombstone() const { return has_marker && marker.deleted; }
-  bool placeholder() const { return !live() && refs > 0; }
+  bool placeholder() const { return !live() && referenced; }
   // Worth keeping: live, a tombstone, or referenced.
-  bool needed() const { return has_marker || refs > 0; }
+  bool needed() const { return has_marker || referenced; }
   // The label index entry: entity_type when live, kPlaceholderLabel when a
   // placeholder, none ("") otherwise.
   std::string index_label() const;
@@ -111,7 +116,7 @@ struct VertexRecord {
 };
 
 std::string EncodeVertex(const VertexRecord& v);
-// Corruption naming `id` when the bytes are not a format-1 record.
+// Corruption naming `id` when the bytes are not a format-2 record.
 Status DecodeVertex(std::string_view id, std::string_view bytes, VertexRecord* out);
 
 }  // namespace tandem::graph_internal

@@ -1,6 +1,7 @@
 // Applying one event to the graph: plan it with the shared contract rule,
 // read the new references, move the entity's edges, keep placeholders and
-// the indexes in step. Every check that can refuse the event runs before the
+// the indexes in step (a vertex that is not a live entity is kept, as a
+// placeholder, exactly while some edge touches it). Every check that can refuse the event runs before the
 // first write to the WriteBuffer, so a refused event leaves no trace.
 
 #include <algorithm>
@@ -61,7 +62,7 @@ Status RocksGraphStore::ApplyOne(WriteBuffer& wb, const StoreEvent& e, int64_t n
     TANDEM_RETURN_IF_ERROR(AddRef(wb, id, r, new_entity));
   }
 
-  // Reload: a self-reference has just changed this vertex's refs.
+  // Reload: a self-reference may have just made this vertex a placeholder.
   std::optional<VertexRecord> cur;
   TANDEM_RETURN_IF_ERROR(wb.LoadVertex(id, &cur));
   VertexRecord after = cur.value_or(VertexRecord{});
@@ -69,20 +70,63 @@ Status RocksGraphStore::ApplyOne(WriteBuffer& wb, const StoreEvent& e, int64_t n
   after.marker = std::move(plan.marker);
   after.entity_type = e.event.entity_type;
   after.own_refs = std::move(new_refs);
-  after.payload =
-      after.marker.deleted ? std::string("{}") : store_internal::ToCanonicalJson(plan.payload);
+  if (after.marker.deleted) {
+    after.payload = "{}";
+    // Its own edges are gone; edges other entities declare towards it keep
+    // it as a (deleted) placeholder.
+    TANDEM_ASSIGN_OR_RETURN(after.referenced, HasEdges(wb, id));
+  } else {
+    after.payload = store_internal::ToCanonicalJson(plan.payload);
+    after.referenced = false;
+  }
   return StoreVertex(wb, id, cur, after);
 }
 
 Status RocksGraphStore::AddRef(WriteBuffer& wb, std::string_view entity_id, const OwnRef& ref,
                                bool new_entity) {
   TANDEM_RETURN_IF_ERROR(AdjustEdge(wb, EdgeOf(entity_id, ref), +1, new_entity));
-  return AdjustRefs(wb, ref.target, +1);
+  return MarkReferenced(wb, ref.target);
 }
 
 Status RocksGraphStore::RemoveRef(WriteBuffer& wb, std::string_view entity_id, const OwnRef& ref) {
   TANDEM_RETURN_IF_ERROR(AdjustEdge(wb, EdgeOf(entity_id, ref), -1));
-  return AdjustRefs(wb, ref.target, -1);
+  return UnmarkIfUnreferenced(wb, ref.target);
+}
+
+Status RocksGraphStore::MarkReferenced(WriteBuffer& wb, std::string_view target) {
+  if (!wb.Touched(target) && known_.contains(target)) return Status::OK();
+  std::optional<VertexRecord> before;
+  TANDEM_RETURN_IF_ERROR(wb.LoadVertex(target, &before));
+  // A live target or an existing placeholder does not change: the common
+  // case (a transaction naming known accounts) writes nothing here.
+  if (before.has_value() && (before->live() || before->referenced)) return Status::OK();
+  VertexRecord after = before.value_or(VertexRecord{});
+  after.referenced = true;
+  return StoreVertex(wb, target, before, after);
+}
+
+Status RocksGraphStore::UnmarkIfUnreferenced(WriteBuffer& wb, std::string_view target) {
+  if (!wb.Touched(target)) {
+    if (auto it = known_.find(target); it != known_.end() && it->second) return Status::OK();
+  }
+  std::optional<VertexRecord> before;
+  TANDEM_RETURN_IF_ERROR(wb.LoadVertex(target, &before));
+  if (!before.has_value()) {
+    return Status::Corruption("graph: \"" + std::string(target) +
+                              "\" has an edge but no vertex record");
+  }
+  if (before->live() || !before->referenced) return Status::OK();
+  TANDEM_ASSIGN_OR_RETURN(bool still, HasEdges(wb, target));
+  if (still) return Status::OK();
+  VertexRecord after = *before;
+  after.referenced = false;
+  return StoreVertex(wb, target, before, after);
+}
+
+Result<bool> RocksGraphStore::HasEdges(WriteBuffer& wb, std::string_view id) {
+  TANDEM_ASSIGN_OR_RETURN(bool out, wb.AnyWithPrefix(OutEdgePrefix(id, "")));
+  if (out) return true;
+  return wb.AnyWithPrefix(InEdgePrefix(id, ""));
 }
 
 Status RocksGraphStore::AdjustEdge(WriteBuffer& wb, const EdgeKey& edge, int delta,
@@ -106,18 +150,6 @@ Status RocksGraphStore::AdjustEdge(WriteBuffer& wb, const EdgeKey& edge, int del
     wb.Put(std::move(in_key), EncodeU32(count));
   }
   return Status::OK();
-}
-
-Status RocksGraphStore::AdjustRefs(WriteBuffer& wb, std::string_view id, int delta) {
-  std::optional<VertexRecord> before;
-  TANDEM_RETURN_IF_ERROR(wb.LoadVertex(id, &before));
-  VertexRecord after = before.value_or(VertexRecord{});
-  if (delta < 0 && after.refs < static_cast<uint64_t>(-delta)) {
-    return Status::Corruption("graph: reference count of \"" + std::string(id) +
-                              "\" would drop below zero");
-  }
-  after.refs = static_cast<uint64_t>(static_cast<int64_t>(after.refs) + delta);
-  return StoreVertex(wb, id, before, after);
 }
 
 Status RocksGraphStore::StoreVertex(WriteBuffer& wb, std::string_view id,

@@ -3,6 +3,7 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -75,6 +76,26 @@ Status ReadView::LoadVertex(std::string_view id, std::optional<VertexRecord>* ou
 
 // ---- WriteBuffer -----------------------------------------------------------
 
+const std::optional<std::string>* WriteBuffer::FindInChain(const std::string& key) const {
+  for (const WriteBuffer* b = overlay_.get(); b != nullptr; b = b->overlay_.get()) {
+    if (auto it = b->pending_.find(key); it != b->pending_.end()) return &it->second;
+  }
+  return nullptr;
+}
+
+const WriteBuffer::VertexEntry* WriteBuffer::FindVertexInChain(std::string_view id) const {
+  for (const WriteBuffer* b = overlay_.get(); b != nullptr; b = b->overlay_.get()) {
+    if (auto it = b->vertices_.find(id); it != b->vertices_.end() && it->second.dirty) {
+      return &it->second;
+    }
+  }
+  return nullptr;
+}
+
+bool WriteBuffer::Touched(std::string_view id) const {
+  return vertices_.contains(id) || FindVertexInChain(id) != nullptr;
+}
+
 Status WriteBuffer::Get(const std::string& key, std::optional<std::string>* out,
                         bool absent_in_db) {
   if (auto it = pending_.find(key); it != pending_.end()) {
@@ -83,6 +104,10 @@ Status WriteBuffer::Get(const std::string& key, std::optional<std::string>* out,
   }
   if (absent_in_db) {
     out->reset();
+    return Status::OK();
+  }
+  if (const std::optional<std::string>* v = FindInChain(key); v != nullptr) {
+    *out = *v;
     return Status::OK();
   }
   if (auto it = read_cache_.find(key); it != read_cache_.end()) {
@@ -102,9 +127,42 @@ Status WriteBuffer::Get(const std::string& key, std::optional<std::string>* out,
   return Status::OK();
 }
 
+Result<bool> WriteBuffer::AnyWithPrefix(std::string_view prefix) {
+  // The newest write of a key decides: this batch's, then the chain's.
+  auto newest = [&](const std::string& key) -> const std::optional<std::string>* {
+    if (auto it = pending_.find(key); it != pending_.end()) return &it->second;
+    return FindInChain(key);
+  };
+  for (const WriteBuffer* b = this; b != nullptr; b = b->overlay_.get()) {
+    for (const auto& [key, value] : b->pending_) {
+      if (!value.has_value() || !key.starts_with(prefix)) continue;
+      if (const std::optional<std::string>* v = newest(key); v != nullptr && v->has_value()) {
+        return true;
+      }
+    }
+  }
+  const std::string end = PrefixEnd(prefix);
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper(end);
+  if (!end.empty()) ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_.NewIterator(ro));
+  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    if (!key.starts_with(prefix)) break;
+    const std::optional<std::string>* v = newest(std::string(key));
+    if (v == nullptr || v->has_value()) return true;  // committed and not deleted since
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "scan");
+  return false;
+}
+
 Result<WriteBuffer::VertexEntry*> WriteBuffer::Vertex(std::string_view id) {
   auto [it, inserted] = vertices_.try_emplace(std::string(id));
   if (!inserted) return &it->second;
+  if (const VertexEntry* e = FindVertexInChain(id); e != nullptr) {
+    it->second.record = e->record;  // not dirty: this batch has not changed it
+    return &it->second;
+  }
   std::string bytes;
   rocksdb::Status s = db_.Get(rocksdb::ReadOptions(), VertexKey(id), &bytes);
   Status decoded;
@@ -128,6 +186,10 @@ Status WriteBuffer::Prefetch(const std::vector<std::string_view>& ids) {
   for (std::string_view id : ids) {
     auto [it, inserted] = vertices_.try_emplace(std::string(id));
     if (!inserted) continue;
+    if (const VertexEntry* e = FindVertexInChain(id); e != nullptr) {
+      it->second.record = e->record;
+      continue;
+    }
     entries.push_back(&*it);
     keys.push_back(VertexKey(id));
   }
@@ -173,22 +235,39 @@ void WriteBuffer::DeleteVertex(std::string_view id) {
   any_vertex_dirty_ = true;
 }
 
-Status WriteBuffer::Commit(const rocksdb::WriteOptions& options) {
-  for (auto& [id, entry] : vertices_) {
+Status WriteBuffer::Commit(const rocksdb::WriteOptions& options) const {
+  // Encoded vertices and the other pending writes, sorted: the memtable
+  // inserts in key order (see the insert hint in MakeRocksOptions).
+  std::vector<std::pair<std::string, std::optional<std::string>>> vertex_writes;
+  for (const auto& [id, entry] : vertices_) {
     if (!entry.dirty) continue;
-    pending_[VertexKey(id)] = entry.record.has_value()
-                                  ? std::optional<std::string>(EncodeVertex(*entry.record))
-                                  : std::nullopt;
+    vertex_writes.emplace_back(VertexKey(id), entry.record.has_value()
+                                                  ? std::optional<std::string>(EncodeVertex(*entry.record))
+                                                  : std::nullopt);
   }
-  std::vector<const decltype(pending_)::value_type*> entries;
+  std::vector<const std::pair<const std::string, std::optional<std::string>>*> entries;
   entries.reserve(pending_.size());
   for (const auto& entry : pending_) entries.push_back(&entry);
   std::sort(entries.begin(), entries.end(), [](auto* a, auto* b) { return a->first < b->first; });
+  std::sort(vertex_writes.begin(), vertex_writes.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   rocksdb::WriteBatch batch;
-  for (const auto* entry : entries) {
-    rocksdb::Status s = entry->second.has_value() ? batch.Put(entry->first, *entry->second)
-                                                  : batch.Delete(entry->first);
-    if (!s.ok()) return FromRocks(s, "batch");
+  auto add = [&](const std::string& key, const std::optional<std::string>& value) {
+    rocksdb::Status s = value.has_value() ? batch.Put(key, *value) : batch.Delete(key);
+    return FromRocks(s, "batch");
+  };
+  // Merge the two sorted runs (vertex keys never collide with the others:
+  // they have their own first byte).
+  size_t i = 0, j = 0;
+  while (i < entries.size() || j < vertex_writes.size()) {
+    if (j == vertex_writes.size() ||
+        (i < entries.size() && entries[i]->first < vertex_writes[j].first)) {
+      TANDEM_RETURN_IF_ERROR(add(entries[i]->first, entries[i]->second));
+      ++i;
+    } else {
+      TANDEM_RETURN_IF_ERROR(add(vertex_writes[j].first, vertex_writes[j].second));
+      ++j;
+    }
   }
   return FromRocks(db_.Write(options, &batch), "write");
 }
@@ -243,6 +322,13 @@ rocksdb::Options MakeRocksOptions(const GraphStoreOptions& options) {
   // filter over whole memtable keys lets them skip the skiplist search.
   o.memtable_prefix_bloom_size_ratio = 0.05;
   o.memtable_whole_key_filtering = true;
+  // Commit writes each batch in key order. With a hint per key kind (the
+  // first byte) the memtable resumes each insert from where the previous key
+  // of that kind went and fixes the search path only from the level where
+  // they part, instead of searching the skiplist from the top for every key
+  // (RocksDB's plain sequential splice is dropped as soon as a key is not
+  // adjacent to the previous one).
+  o.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(1));
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -257,7 +343,8 @@ RocksGraphStore::RocksGraphStore(const GraphStoreOptions& options, std::unique_p
       clock_(options.clock != nullptr ? *options.clock : SystemClock()),
       retention_us_(options.tombstone_retention_us),
       extractor_(options.schema),
-      db_(std::move(db)) {
+      db_(std::move(db)),
+      known_capacity_(options.known_vertex_cache_entries) {
   write_options_.sync = options.sync;
 }
 
@@ -284,29 +371,85 @@ Result<std::unique_ptr<GraphStore>> RocksGraphStore::Open(const GraphStoreOption
 // ---- Store methods ---------------------------------------------------------
 
 Result<BatchResult> RocksGraphStore::ApplyBatch(std::span<const StoreEvent> events) {
-  std::lock_guard<std::mutex> lock(apply_mu_);
+  std::unique_lock<std::mutex> plan(plan_mu_);
   const int64_t now = clock_.NowMicros();
-  WriteBuffer wb(*db_);
+  auto wb = std::make_shared<WriteBuffer>(*db_, inflight_);
   BatchResult result;
   result.outcomes.resize(events.size());
   PositionMap handled;
   std::vector<std::string_view> ids;
   ids.reserve(events.size());
   for (const StoreEvent& e : events) ids.push_back(e.event.entity_id);
-  TANDEM_RETURN_IF_ERROR(wb.Prefetch(ids));
+  TANDEM_RETURN_IF_ERROR(wb->Prefetch(ids));
   for (size_t i = 0; i < events.size(); ++i) {
     const StoreEvent& e = events[i];
-    TANDEM_RETURN_IF_ERROR(ApplyOne(wb, e, now, &result.outcomes[i]));
+    TANDEM_RETURN_IF_ERROR(ApplyOne(*wb, e, now, &result.outcomes[i]));
     const ApplyCode code = result.outcomes[i].code;
     result.counts.Add(code);
     if (code == ApplyCode::kPermanentError || code == ApplyCode::kTransientError) continue;
     uint64_t& offset = handled[{e.position.topic, e.position.partition}];
     offset = std::max(offset, e.position.offset);
   }
-  TANDEM_RETURN_IF_ERROR(RecordPositions(wb, handled));
-  if (!wb.empty()) TANDEM_RETURN_IF_ERROR(wb.Commit(write_options_));
-  counters_ += result.counts;
+  TANDEM_RETURN_IF_ERROR(RecordPositions(*wb, handled));
+  TANDEM_RETURN_IF_ERROR(CommitInOrder(plan, std::move(wb), result.counts));
   return result;
+}
+
+Status RocksGraphStore::CommitInOrder(std::unique_lock<std::mutex>& plan,
+                                      std::shared_ptr<WriteBuffer> wb, const ApplyCounts& counts) {
+  const uint64_t ticket = next_ticket_++;
+  inflight_ = wb;
+  plan.unlock();
+  Status s;
+  {
+    std::unique_lock<std::mutex> c(commit_mu_);
+    commit_cv_.wait(c, [&] { return committed_tickets_ == ticket; });
+    // Planned on top of a batch whose commit failed: its reads saw writes
+    // that never happened.
+    if (wb->overlay() != nullptr && !wb->overlay()->commit_status.ok()) {
+      s = Status::Aborted("graph: an earlier batch this one depends on failed: " +
+                          wb->overlay()->commit_status.ToString());
+    }
+  }
+  // Only the holder of the current ticket writes, so the writes reach
+  // RocksDB in planning order.
+  if (s.ok() && !wb->empty()) s = wb->Commit(write_options_);
+  plan.lock();
+  if (s.ok()) {
+    RememberVertices(*wb);
+    counters_ += counts;
+  }
+  wb->DropOverlay();  // committed (or failed): later batches need not look past it
+  if (inflight_ == wb) inflight_.reset();
+  plan.unlock();
+  {
+    std::lock_guard<std::mutex> c(commit_mu_);
+    wb->commit_status = s;
+    ++committed_tickets_;
+  }
+  commit_cv_.notify_all();
+  return s;
+}
+
+void RocksGraphStore::DrainCommits(std::unique_lock<std::mutex>& plan) {
+  const uint64_t planned = next_ticket_;
+  plan.unlock();
+  {
+    std::unique_lock<std::mutex> c(commit_mu_);
+    commit_cv_.wait(c, [&] { return committed_tickets_ == planned; });
+  }
+  plan.lock();
+}
+
+void RocksGraphStore::RememberVertices(const WriteBuffer& wb) {
+  wb.ForEachVertex([&](const std::string& id, const std::optional<VertexRecord>& r) {
+    if (r.has_value() && (r->live() || r->referenced)) {
+      known_.insert_or_assign(id, r->live());
+    } else {
+      known_.erase(id);
+    }
+  });
+  if (known_.size() > known_capacity_) known_.clear();
 }
 
 Status RocksGraphStore::RecordPositions(WriteBuffer& wb, const PositionMap& handled) {
@@ -369,10 +512,14 @@ Result<StoreDigest> RocksGraphStore::Digest() {
 
 Result<uint64_t> RocksGraphStore::ExpireTombstones() {
   if (retention_us_ < 0) return uint64_t{0};
-  std::lock_guard<std::mutex> lock(apply_mu_);
+  std::unique_lock<std::mutex> plan(plan_mu_);
+  // Every planned batch written first, so the snapshot below is the state
+  // this expiry plans on (nothing new is planned while plan_mu_ is held).
+  DrainCommits(plan);
   const int64_t now = clock_.NowMicros();
   ReadView view(*db_);
-  WriteBuffer wb(*db_);
+  auto wb_owner = std::make_shared<WriteBuffer>(*db_, nullptr);
+  WriteBuffer& wb = *wb_owner;
   uint64_t expired = 0;
   auto expire = [&](std::string_view key, std::string_view) -> Result<bool> {
     int64_t at = 0;
@@ -394,12 +541,12 @@ Result<uint64_t> RocksGraphStore::ExpireTombstones() {
   };
   TANDEM_RETURN_IF_ERROR(view.ScanRange(std::string(1, kTombstonePrefix),
                                         TombstonePrefixBefore(now - retention_us_), expire));
-  if (!wb.empty()) TANDEM_RETURN_IF_ERROR(wb.Commit(write_options_));
+  TANDEM_RETURN_IF_ERROR(CommitInOrder(plan, std::move(wb_owner), ApplyCounts{}));
   return expired;
 }
 
 ApplyCounts RocksGraphStore::counters() const {
-  std::lock_guard<std::mutex> lock(apply_mu_);
+  std::lock_guard<std::mutex> lock(plan_mu_);
   return counters_;
 }
 

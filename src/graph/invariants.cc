@@ -1,5 +1,5 @@
 // CheckInvariants: recomputes, from the vertex records alone, every edge,
-// reference count, label index entry, label count and tombstone index entry
+// placeholder flag, label index entry, label count and tombstone index entry
 // the store should hold, and compares with what it holds. Memory is
 // O(vertices + edges): an audit tool, not a hot path.
 
@@ -98,15 +98,17 @@ Status CollectExpected(const ReadView& view, const ReferenceExtractor& extractor
   return Status::OK();
 }
 
-// Every vertex counts exactly the references live entities declare towards
-// it, and every referenced id has a vertex (no dangling edge).
-Status CheckReferenceCounts(const Expected& x) {
+// A vertex that is not live is flagged referenced exactly when live
+// entities declare references towards it (a live one never is), and every
+// referenced id has a vertex (no dangling edge).
+Status CheckReferencedFlags(const Expected& x) {
   for (const auto& [id, v] : x.vertices) {
-    auto it = x.refs.find(id);
-    uint64_t want = it == x.refs.end() ? 0 : it->second;
-    if (v.refs != want) {
-      return Broken("vertex \"" + id + "\" counts " + std::to_string(v.refs) +
-                    " references, live entities declare " + std::to_string(want));
+    const bool want = !v.live() && x.refs.contains(id);
+    if (v.referenced != want) {
+      return Broken("vertex \"" + id + "\" is " + (v.referenced ? "" : "not ") +
+                    "flagged referenced, but " + std::to_string(x.refs.count(id) ? x.refs.at(id) : 0) +
+                    " references from live entities point at it" +
+                    (v.live() ? " and it is live" : ""));
     }
   }
   for (const auto& [target, n] : x.refs) {
@@ -156,7 +158,7 @@ Status RocksGraphStore::CheckInvariants() {
   if (format != kStoreFormat) return Broken("format metadata missing or wrong");
   Expected x;
   TANDEM_RETURN_IF_ERROR(CollectExpected(view, extractor_, &x));
-  TANDEM_RETURN_IF_ERROR(CheckReferenceCounts(x));
+  TANDEM_RETURN_IF_ERROR(CheckReferencedFlags(x));
   TANDEM_RETURN_IF_ERROR(CheckEdges(view, kOutPrefix, x));
   TANDEM_RETURN_IF_ERROR(CheckEdges(view, kInPrefix, x));
   return CheckIndexes(view, x);

@@ -12,13 +12,15 @@
 //    application (graph_apply.cc), traversals (traversal.cc) and
 //    CheckInvariants (invariants.cc).
 //
-// Thread safety: as GraphStore. apply_mu_ serialises the writers (ApplyBatch,
-// ExpireTombstones); readers take snapshots and need no lock.
+// Thread safety: as GraphStore. Writers (ApplyBatch, ExpireTombstones) plan
+// one at a time under plan_mu_ and commit in planning order (see
+// RocksGraphStore); readers take snapshots and need no lock.
 #pragma once
 
 #include <rocksdb/db.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -64,43 +66,90 @@ class ReadView {
   const rocksdb::Snapshot* snapshot_;
 };
 
+// Heterogeneous lookup of std::string keys by std::string_view.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+// The pending writes of one batch. Reads see, in order: this batch's own
+// writes, then the writes of the batches planned before it that may not be
+// committed yet (the overlay chain: a batch is planned while the previous
+// one is still being written, see RocksGraphStore), then what this batch has
+// read before, then RocksDB. Only one batch plans at a time, and batches
+// commit in the order they were planned, so a key no batch of the chain
+// wrote has its committed value in RocksDB.
 class WriteBuffer {
  public:
-  explicit WriteBuffer(rocksdb::DB& db) : db_(db) {}
+  // `overlay`: the previously planned batch, or nullptr when every earlier
+  // batch is known to be committed.
+  WriteBuffer(rocksdb::DB& db, std::shared_ptr<const WriteBuffer> overlay)
+      : db_(db), overlay_(std::move(overlay)) {}
 
-  // `absent_in_db`: the caller knows the database has no such key (only
-  // this batch's writes can hold it), which saves the RocksDB lookup.
+  // `absent_in_db`: the caller knows that neither RocksDB nor an earlier
+  // batch holds the key (only this batch's writes can), which saves the
+  // lookups.
   Status Get(const std::string& key, std::optional<std::string>* out, bool absent_in_db = false);
   void Put(std::string key, std::string value) { pending_[std::move(key)] = std::move(value); }
   void Delete(std::string key) { pending_[std::move(key)] = std::nullopt; }
   bool empty() const { return pending_.empty() && !any_vertex_dirty_; }
-  // One WriteBatch with every pending write (deterministic key order).
-  Status Commit(const rocksdb::WriteOptions& options);
+  // True when some non-vertex key starting with `prefix` exists, counting
+  // the pending writes of this batch and of the overlay chain (a RocksDB
+  // prefix seek plus a pass over the pending writes: for rare events such as
+  // removing a reference, not for every event).
+  Result<bool> AnyWithPrefix(std::string_view prefix);
+
+  // One WriteBatch with every pending write, in key order. Does not modify
+  // the buffer, so later batches may read it (as their overlay) meanwhile.
+  Status Commit(const rocksdb::WriteOptions& options) const;
 
   // Vertices are kept decoded: a hot vertex (an account in many
   // transactions of the batch) is decoded once when first read and encoded
-  // once at Commit, not at every reference-count change.
+  // once at Commit, not at every change.
   Status LoadVertex(std::string_view id, std::optional<VertexRecord>* out);
   // Reads the records of those `ids` not yet known with one MultiGet, so a
   // batch's own entities cost one RocksDB call rather than one each.
   Status Prefetch(const std::vector<std::string_view>& ids);
   void PutVertex(std::string_view id, const VertexRecord& v);
   void DeleteVertex(std::string_view id);
+  // True when this batch or an earlier one of the overlay chain has read
+  // (this batch) or written (any of them) the vertex `id`: its state is then
+  // known here, and wins over anything cached outside the buffers.
+  bool Touched(std::string_view id) const;
+  // Every vertex the batch read or wrote, with its state as of the buffer
+  // (nullopt: absent). After Commit: the committed state.
+  template <typename Fn>
+  void ForEachVertex(Fn&& fn) const {
+    for (const auto& [id, entry] : vertices_) fn(id, entry.record);
+  }
+
+  // Forgets the overlay (called once this batch has committed, with
+  // planning excluded, so that the chain does not grow without bound).
+  void DropOverlay() { overlay_.reset(); }
+  const WriteBuffer* overlay() const { return overlay_.get(); }
+
+  // How this batch's commit ended; written and read under the store's
+  // commit_mu_, once the commit finished.
+  Status commit_status;
 
  private:
   struct VertexEntry {
     std::optional<VertexRecord> record;  // nullopt: absent
     bool dirty = false;                  // written by this batch
   };
-  // The entry of `id`, read from the database on first use.
+  // The newest write of `key` in the overlay chain, or nullptr.
+  const std::optional<std::string>* FindInChain(const std::string& key) const;
+  // The newest written state of vertex `id` in the overlay chain, or nullptr.
+  const VertexEntry* FindVertexInChain(std::string_view id) const;
+  // The entry of `id`, read through the chain and the database on first use.
   Result<VertexEntry*> Vertex(std::string_view id);
 
   rocksdb::DB& db_;
+  std::shared_ptr<const WriteBuffer> overlay_;
   std::unordered_map<std::string, std::optional<std::string>> pending_;  // non-vertex keys
-  std::unordered_map<std::string, VertexEntry> vertices_;                // by vertex id
+  std::unordered_map<std::string, VertexEntry, StringHash, std::equal_to<>> vertices_;  // by id
   // Database reads of this batch, so a hot key (an account in many
-  // transactions) is read from RocksDB once per batch. Only the batch's
-  // writer touches the database meanwhile, so the cache cannot go stale.
+  // transactions) is read from RocksDB once per batch.
   std::unordered_map<std::string, std::optional<std::string>> read_cache_;
   bool any_vertex_dirty_ = false;
 };
@@ -140,7 +189,14 @@ class RocksGraphStore final : public GraphStore {
   Status AddRef(WriteBuffer& wb, std::string_view entity_id, const OwnRef& ref, bool new_entity);
   Status RemoveRef(WriteBuffer& wb, std::string_view entity_id, const OwnRef& ref);
   Status AdjustEdge(WriteBuffer& wb, const EdgeKey& edge, int delta, bool absent_in_db = false);
-  Status AdjustRefs(WriteBuffer& wb, std::string_view id, int delta);
+  // After an edge to `target` was added: a missing target becomes a
+  // placeholder, an unreferenced tombstone becomes a referenced one.
+  Status MarkReferenced(WriteBuffer& wb, std::string_view target);
+  // After an edge to `target` was removed: a placeholder (or referenced
+  // tombstone) with no edge left stops being one.
+  Status UnmarkIfUnreferenced(WriteBuffer& wb, std::string_view target);
+  // Any out- or in-edge of `id`, this batch's writes included.
+  Result<bool> HasEdges(WriteBuffer& wb, std::string_view id);
   // Writes `after` over `before` (nullopt: absent) for `id`, keeping the
   // label index, label counts and tombstone index in step; deletes the
   // record when `after` is no longer needed.
@@ -166,8 +222,41 @@ class RocksGraphStore final : public GraphStore {
   rocksdb::WriteOptions write_options_;
   std::unique_ptr<rocksdb::DB> db_;
 
-  mutable std::mutex apply_mu_;  // serialises writers
-  ApplyCounts counters_;         // GUARDED_BY(apply_mu_)
+  // Writers are pipelined: a batch is planned (events read, checked and
+  // turned into writes) under plan_mu_, one at a time, on top of the batches
+  // planned before it (WriteBuffer's overlay chain), and then written to
+  // RocksDB outside plan_mu_, in planning order. So the next batch is
+  // planned while the previous one is written (its memtable inserts and WAL
+  // fdatasync), which is what lets two leg workers use two cores. A batch
+  // whose predecessor failed to commit fails too (it was planned on top of
+  // writes that never happened); nothing of it is written.
+  // Takes a commit ticket for `wb` (planned under `plan`), releases
+  // plan_mu_, waits for the earlier tickets, commits, and records the result.
+  Status CommitInOrder(std::unique_lock<std::mutex>& plan, std::shared_ptr<WriteBuffer> wb,
+                       const ApplyCounts& counts);
+  // Waits until every planned batch has been written (under plan_mu_, so
+  // nothing new is planned meanwhile).
+  void DrainCommits(std::unique_lock<std::mutex>& plan);
+
+  mutable std::mutex plan_mu_;
+  ApplyCounts counters_;                   // GUARDED_BY(plan_mu_)
+  std::shared_ptr<WriteBuffer> inflight_;  // GUARDED_BY(plan_mu_): latest planned, uncommitted
+  // Vertices that are live (true) or placeholders (false) as of the last
+  // commit, so that a reference to a known vertex (a transaction naming an
+  // account) costs no read: only this store's writers change vertices, and
+  // each refreshes the entries of every vertex its batch touched once the
+  // batch committed (in commit order); batches planned meanwhile see those
+  // vertices in their overlay chain first. Cleared when it would exceed
+  // known_capacity_ entries. GUARDED_BY(plan_mu_)
+  std::unordered_map<std::string, bool, StringHash, std::equal_to<>> known_;
+  const size_t known_capacity_;
+  // Refreshes known_ from a committed WriteBuffer. Requires plan_mu_.
+  void RememberVertices(const WriteBuffer& wb);
+
+  std::mutex commit_mu_;
+  std::condition_variable commit_cv_;
+  uint64_t next_ticket_ = 0;       // GUARDED_BY(plan_mu_)
+  uint64_t committed_tickets_ = 0;  // GUARDED_BY(commit_mu_): tickets finished, in order
 };
 
 }  // namespace tandem::graph_internal

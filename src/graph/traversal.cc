@@ -82,7 +82,16 @@ Result<Vertex> RocksGraphStore::VertexAt(const ReadView& view, std::string_view 
   v.id = std::string(id);
   v.placeholder = r->placeholder();
   v.deleted = r->tombstone();
-  v.references = r->refs;
+  // Every unit of an edge's multiplicity is one declaration by one of its
+  // ends; the vertex's own declarations are its own_refs (a self-loop shows
+  // up as both an out- and an in-edge, and is both declared by and pointing
+  // at the vertex), so the rest point at it.
+  std::vector<Edge> edges;  // out-edges, then in-edges: a self-loop twice
+  TANDEM_RETURN_IF_ERROR(EdgesOf(view, id, Direction::kOut, {}, kUnlimited, &edges));
+  TANDEM_RETURN_IF_ERROR(EdgesOf(view, id, Direction::kIn, {}, kUnlimited, &edges));
+  uint64_t units = 0;
+  for (const Edge& e : edges) units += e.multiplicity;
+  v.references = units - std::min<uint64_t>(units, r->live() ? r->own_refs.size() : 0);
   if (r->live()) {
     v.label = r->entity_type;
     v.properties = r->payload;

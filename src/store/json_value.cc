@@ -1,14 +1,17 @@
 #include "store/json_value.h"
 
+#include <simdjson.h>
+
 #include <algorithm>
-#include <nlohmann/json.hpp>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <string>
 #include <utility>
 
 namespace tandem::store_internal {
 namespace {
-
-using nlohmann::json;
 
 bool KeyLess(const JsonMember& m, std::string_view key) { return m.key < key; }
 
@@ -29,97 +32,149 @@ void Normalise(std::vector<JsonMember>* members) {
   *members = std::move(out);
 }
 
-// Builds a JsonValue from nlohmann's SAX events. `stack_` holds the open
-// containers; a child is only appended to the innermost one, so the pointers
-// in the stack stay valid.
-class Builder final : public nlohmann::json_sax<json> {
- public:
-  bool null() override { return Scalar(JsonValue{}); }
-  bool boolean(bool v) override {
-    JsonValue j;
-    j.kind = JsonValue::Kind::kBool;
-    j.boolean = v;
-    return Scalar(std::move(j));
-  }
-  bool number_integer(number_integer_t v) override { return Number(std::to_string(v)); }
-  bool number_unsigned(number_unsigned_t v) override { return Number(std::to_string(v)); }
-  bool number_float(number_float_t, const string_t& raw) override { return Number(raw); }
-  bool string(string_t& v) override {
-    JsonValue j;
-    j.kind = JsonValue::Kind::kString;
-    j.text = std::move(v);
-    return Scalar(std::move(j));
-  }
-  bool binary(binary_t&) override { return Fail(0, "binary values are not JSON"); }
-  bool start_object(std::size_t) override { return Open(JsonValue::Kind::kObject); }
-  bool key(string_t& k) override {
-    key_ = std::move(k);
-    return true;
-  }
-  bool end_object() override {
-    Normalise(&stack_.back()->members);
-    stack_.pop_back();
-    return true;
-  }
-  bool start_array(std::size_t) override { return Open(JsonValue::Kind::kArray); }
-  bool end_array() override {
-    stack_.pop_back();
-    return true;
-  }
-  bool parse_error(std::size_t position, const std::string&,
-                   const nlohmann::detail::exception& ex) override {
-    return Fail(position, ex.what());
-  }
+namespace ondemand = simdjson::ondemand;
 
-  JsonValue& root() { return root_; }
-  const std::string& error() const { return error_; }
-
- private:
-  bool Fail(size_t position, std::string_view what) {
-    if (error_.empty()) {
-      error_ = "invalid JSON at byte " + std::to_string(position) + ": " + std::string(what);
-    }
+// RFC 8259 number grammar (simdjson's On Demand API parses numbers only when
+// asked, so the token is checked here).
+bool IsNumberToken(std::string_view t) {
+  size_t i = 0;
+  const size_t n = t.size();
+  auto digits = [&] {
+    const size_t first = i;
+    while (i < n && t[i] >= '0' && t[i] <= '9') ++i;
+    return i > first;
+  };
+  if (i < n && t[i] == '-') ++i;
+  if (i < n && t[i] == '0') {
+    ++i;
+  } else if (!digits()) {
     return false;
   }
-  bool Number(std::string text) {
-    JsonValue j;
-    j.kind = JsonValue::Kind::kNumber;
-    j.text = std::move(text);
-    return Scalar(std::move(j));
+  if (i < n && t[i] == '.') {
+    ++i;
+    if (!digits()) return false;
   }
-  // Places `v` in the innermost container (or as the root); returns where it went.
-  JsonValue* Place(JsonValue v) {
-    if (stack_.empty()) {
-      root_ = std::move(v);
-      return &root_;
-    }
-    JsonValue* parent = stack_.back();
-    if (parent->kind == JsonValue::Kind::kArray) {
-      parent->elements.push_back(std::move(v));
-      return &parent->elements.back();
-    }
-    parent->members.push_back(JsonMember{std::move(key_), std::move(v)});
-    return &parent->members.back().value;
+  if (i < n && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    if (i < n && (t[i] == '+' || t[i] == '-')) ++i;
+    if (!digits()) return false;
   }
-  bool Scalar(JsonValue v) {
-    Place(std::move(v));
-    return true;
-  }
-  bool Open(JsonValue::Kind kind) {
-    if (stack_.size() >= kMaxJsonDepth) {
-      error_ = "nesting deeper than " + std::to_string(kMaxJsonDepth);
-      return false;
+  return i == n;
+}
+
+std::string_view TrimSpace(std::string_view s) {
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (!s.empty() && space(s.back())) s.remove_suffix(1);
+  while (!s.empty() && space(s.front())) s.remove_prefix(1);
+  return s;
+}
+
+// Builds JsonValues from simdjson's On Demand API, visiting every value (On
+// Demand validates what it visits; stage 1 has validated UTF-8 and the
+// structural characters of the whole text).
+class Builder {
+ public:
+  Status Value(ondemand::value v, size_t depth, JsonValue* out) {
+    ondemand::json_type type;
+    if (auto e = v.type().get(type); e) return Error(e);
+    switch (type) {
+      case ondemand::json_type::object: {
+        if (depth >= kMaxJsonDepth) return Deep();
+        out->kind = JsonValue::Kind::kObject;
+        ondemand::object object;
+        if (auto e = v.get_object().get(object); e) return Error(e);
+        for (auto field : object) {
+          JsonMember m;
+          std::string_view key;
+          if (auto e = field.unescaped_key().get(key); e) return Error(e);
+          m.key.assign(key);
+          ondemand::value child;
+          if (auto e = field.value().get(child); e) return Error(e);
+          TANDEM_RETURN_IF_ERROR(Value(child, depth + 1, &m.value));
+          out->members.push_back(std::move(m));
+        }
+        Normalise(&out->members);
+        return Status::OK();
+      }
+      case ondemand::json_type::array: {
+        if (depth >= kMaxJsonDepth) return Deep();
+        out->kind = JsonValue::Kind::kArray;
+        ondemand::array array;
+        if (auto e = v.get_array().get(array); e) return Error(e);
+        for (auto element : array) {
+          ondemand::value child;
+          if (auto e = element.get(child); e) return Error(e);
+          out->elements.emplace_back();
+          TANDEM_RETURN_IF_ERROR(Value(child, depth + 1, &out->elements.back()));
+        }
+        return Status::OK();
+      }
+      case ondemand::json_type::number:
+        return Number(TrimSpace(v.raw_json_token()), out);
+      case ondemand::json_type::string: {
+        std::string_view str;
+        if (auto e = v.get_string().get(str); e) return Error(e);
+        out->kind = JsonValue::Kind::kString;
+        out->text.assign(str);
+        return Status::OK();
+      }
+      case ondemand::json_type::boolean: {
+        bool b = false;
+        if (auto e = v.get_bool().get(b); e) return Error(e);
+        out->kind = JsonValue::Kind::kBool;
+        out->boolean = b;
+        return Status::OK();
+      }
+      case ondemand::json_type::null: {
+        bool is_null = false;
+        if (auto e = v.is_null().get(is_null); e || !is_null) {
+          return Error(e ? e : simdjson::N_ATOM_ERROR);
+        }
+        return Status::OK();
+      }
     }
-    JsonValue v;
-    v.kind = kind;
-    stack_.push_back(Place(std::move(v)));
-    return true;
+    return Error(simdjson::INCORRECT_TYPE);
   }
 
-  JsonValue root_;
-  std::vector<JsonValue*> stack_;
-  std::string key_;
-  std::string error_;
+  // Integers that fit 64 bits are printed in plain decimal (so "-0" is "0");
+  // other numbers keep their token; numbers beyond the double range are
+  // refused (they could not be kept as numbers by most readers).
+  Status Number(std::string_view token, JsonValue* out) {
+    if (!IsNumberToken(token)) return Invalid("bad number \"" + std::string(token) + "\"");
+    out->kind = JsonValue::Kind::kNumber;
+    if (token.find_first_of(".eE") == std::string_view::npos) {
+      int64_t i = 0;
+      uint64_t u = 0;
+      if (std::from_chars(token.data(), token.data() + token.size(), i).ec == std::errc()) {
+        out->text = std::to_string(i);
+        return Status::OK();
+      }
+      if (std::from_chars(token.data(), token.data() + token.size(), u).ec == std::errc()) {
+        out->text = std::to_string(u);
+        return Status::OK();
+      }
+    }
+    const std::string copy(token);
+    errno = 0;
+    const double d = std::strtod(copy.c_str(), nullptr);
+    if (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL)) {
+      return Invalid("number " + copy + " is out of range");
+    }
+    out->text = copy;
+    return Status::OK();
+  }
+
+  Status Error(simdjson::error_code e) const {
+    return Invalid(simdjson::error_message(e));
+  }
+  static Status Invalid(std::string_view what) {
+    return Status::InvalidArgument("invalid JSON: " + std::string(what));
+  }
+  static Status Deep() {
+    return Status::InvalidArgument("invalid JSON: nesting deeper than " +
+                                   std::to_string(kMaxJsonDepth));
+  }
+
 };
 
 void AppendString(std::string_view s, std::string* out) {
@@ -201,17 +256,37 @@ std::string_view JsonKindName(JsonValue::Kind kind) {
 }
 
 Result<JsonValue> ParseJson(std::string_view text) {
+  // One parser per thread: its buffers grow to the largest document seen and
+  // are reused (a parser is not thread-safe).
+  thread_local ondemand::parser parser;
+  // The text is parsed as the only element of an array, so that scalar and
+  // container documents take the same path (On Demand treats scalar
+  // documents specially) and anything after the value is an error of the
+  // array.
+  std::string wrapped;
+  wrapped.reserve(text.size() + 3);
+  wrapped.push_back('[');
+  wrapped.append(text);
+  wrapped.append("\n]");
+  const simdjson::padded_string padded(wrapped);
+  ondemand::document doc;
   Builder builder;
-  bool ok = false;
-  try {
-    ok = json::sax_parse(text.begin(), text.end(), &builder);
-  } catch (const std::exception& e) {  // nlohmann throws only on internal misuse
-    return Status::InvalidArgument(std::string("invalid JSON: ") + e.what());
+  if (auto e = parser.iterate(padded).get(doc); e) return builder.Error(e);
+  ondemand::array outer;
+  if (auto e = doc.get_array().get(outer); e) return builder.Error(e);
+  JsonValue root;
+  size_t values = 0;
+  for (auto element : outer) {
+    ondemand::value v;
+    if (auto e = element.get(v); e) return builder.Error(e);
+    if (++values > 1) return Builder::Invalid("more than one value");
+    TANDEM_RETURN_IF_ERROR(builder.Value(v, 0, &root));
   }
-  if (!ok) {
-    return Status::InvalidArgument(builder.error().empty() ? "invalid JSON" : builder.error());
+  if (values == 0) return Builder::Invalid("no value");
+  if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) {
+    return Builder::Invalid("trailing content after the value");
   }
-  return std::move(builder.root());
+  return root;
 }
 
 void AppendCanonicalJson(const JsonValue& v, std::string* out) {

@@ -1,7 +1,7 @@
 // A small JSON document model for stores: exact (numbers keep the text the
 // producer wrote), canonical when written (members sorted by key bytes), and
-// with RFC 7386 merge patch. Parsing is done by nlohmann/json's SAX parser,
-// whose header stays inside json_value.cc.
+// with RFC 7386 merge patch. Parsing is done by simdjson's On Demand API
+// (one parser per thread), whose header stays inside json_value.cc.
 //
 //   TANDEM_ASSIGN_OR_RETURN(JsonValue doc, ParseJson(R"({"b":1,"a":[true]})"));
 //   MergePatch(&doc, *ParseJson(R"({"b":null})"));
@@ -59,7 +59,7 @@ struct JsonMember {
 std::string_view JsonKindName(JsonValue::Kind kind);
 
 // Parses one JSON text (RFC 8259, UTF-8 validated, nothing after the value).
-// InvalidArgument "invalid JSON at byte N: ..." or "nesting deeper than 128";
+// InvalidArgument "invalid JSON: <reason>" (e.g. "nesting deeper than 128");
 // also for numbers outside the double range (1e400), which cannot be kept.
 Result<JsonValue> ParseJson(std::string_view text);
 

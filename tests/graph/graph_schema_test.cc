@@ -87,7 +87,6 @@ TEST(GraphCodec, VertexRecordRoundTrips) {
   v.marker.event_id = "evt-1";
   v.marker.applied_at_us = -5;
   v.entity_type = "account";
-  v.refs = 300;
   v.own_refs = {OwnRef{"owns", ReferenceSpec::Orientation::kIn, std::string("p\0x", 3)},
                 OwnRef{"z", ReferenceSpec::Orientation::kOut, "c-1"}};
   v.payload = R"({"a":1})";
@@ -97,12 +96,29 @@ TEST(GraphCodec, VertexRecordRoundTrips) {
   EXPECT_TRUE(back == v);
 
   VertexRecord placeholder;
-  placeholder.refs = 1;
+  placeholder.referenced = true;
   STORE_ASSERT_OK(
       graph_internal::DecodeVertex("p", graph_internal::EncodeVertex(placeholder), &back));
   EXPECT_TRUE(back == placeholder);
   EXPECT_TRUE(back.placeholder());
   EXPECT_EQ(back.index_label(), "_placeholder");
+
+  // A deleted entity that others still reference: a tombstone kept as a placeholder.
+  VertexRecord tombstone = v;
+  tombstone.marker.deleted = true;
+  tombstone.own_refs.clear();
+  tombstone.payload = "{}";
+  tombstone.referenced = true;
+  STORE_ASSERT_OK(
+      graph_internal::DecodeVertex("t", graph_internal::EncodeVertex(tombstone), &back));
+  EXPECT_TRUE(back == tombstone);
+  EXPECT_TRUE(back.placeholder());
+  EXPECT_TRUE(back.needed());
+  tombstone.referenced = false;
+  STORE_ASSERT_OK(
+      graph_internal::DecodeVertex("t", graph_internal::EncodeVertex(tombstone), &back));
+  EXPECT_FALSE(back.placeholder());
+  EXPECT_EQ(back.index_label(), "");
 
   for (size_t cut = 0; cut + 7 < bytes.size(); ++cut) {  // the payload tail is free-form
     Status s = graph_internal::DecodeVertex("a1", bytes.substr(0, cut), &back);

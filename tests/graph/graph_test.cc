@@ -88,6 +88,33 @@ TEST_F(Graph, ReferenceChangeMovesTheEdgeAndDropsUnreferencedPlaceholders) {
   EXPECT_TRUE(Edges("a1", Direction::kBoth).empty());
 }
 
+// The store remembers which vertices exist so that references to them cost
+// no read; each step below is its own batch, so a stale memory of a vertex
+// that went away would leave a dangling edge (CheckInvariants in TearDown
+// and the asserts here would catch it).
+TEST_F(Graph, ReferencesAcrossBatchesFollowVerticesThatWentAway) {
+  Apply({Ev(ET::kCreate, "account", "a1", 0, R"({"owner_id":"p9"})")});  // p9: placeholder
+  Apply({Ev(ET::kUpdate, "account", "a1", 1, R"({"owner_id":"p8"})")});  // p9 unreferenced
+  EXPECT_FALSE(V("p9").has_value());
+  Apply({Ev(ET::kCreate, "account", "a2", 0, R"({"owner_id":"p9"})")});  // p9 again
+  ASSERT_TRUE(V("p9").has_value());
+  EXPECT_TRUE(V("p9")->placeholder);
+  EXPECT_EQ(V("p9")->references, 1u);
+
+  Apply({Ev(ET::kCreate, "transaction", "t1", 0, R"({"from_account":"a1"})")});  // a1 live
+  Apply({Ev(ET::kDelete, "account", "a1", 2)});  // still referenced by t1
+  EXPECT_TRUE(V("a1")->placeholder);
+  EXPECT_TRUE(V("a1")->deleted);
+  Apply({Ev(ET::kDelete, "transaction", "t1", 1)});  // a1: an unreferenced tombstone
+  EXPECT_FALSE(V("a1").has_value());
+  Apply({Ev(ET::kCreate, "transaction", "t2", 0, R"({"to_account":"a1"})")});
+  ASSERT_TRUE(V("a1").has_value());
+  EXPECT_TRUE(V("a1")->placeholder);
+  EXPECT_TRUE(V("a1")->deleted);
+  EXPECT_EQ(store_->CountByLabel()->at("_placeholder"), 2u);  // p9, a1 (p8 left with a1)
+  STORE_EXPECT_OK(store_->CheckInvariants());
+}
+
 TEST_F(Graph, DeleteRemovesTheEntitysEdgesAndLeavesReferencedOnesAsPlaceholders) {
   Apply({Ev(ET::kCreate, "account", "a1", 0, R"({"owner_id":"p1"})"),
          Ev(ET::kCreate, "account", "a2", 1, R"({"owner_id":"p1"})"),
