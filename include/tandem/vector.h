@@ -81,6 +81,11 @@ struct VectorStoreOptions {
   size_t hnsw_m = 16;
   size_t hnsw_ef_construction = 100;
   size_t hnsw_ef_search = 64;
+  // Threads inserting a batch's vectors into the indexes after its commit
+  // (default 1: the ApplyBatch thread; 1..64). hnswlib inserts distinct
+  // labels in parallel, which pays only with idle cores: on a busy 2-core box
+  // 2 threads were slower (src/vector/README.md).
+  size_t index_insert_threads = 1;
   // A snapshot of an index is written after this many changes to it since the
   // last one (default 10000; 0 = only on Close/destruction and SaveSnapshots).
   uint64_t snapshot_every_changes = 10'000;

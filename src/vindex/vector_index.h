@@ -66,6 +66,12 @@ struct SearchParams {
   // the whole index was considered, and switches to an exact scan when the
   // filter keeps few labels (see src/vindex/README.md).
   const std::function<bool(uint64_t)>* filter = nullptr;
+  // Filtered search only: when the candidate list it would need (estimated
+  // from the share of candidates passing the filter, or reached by doubling)
+  // exceeds this fraction of the live labels, it scans the labels exactly
+  // instead (default 0.1; 0..1). Lower: exact scans sooner (slower but exact
+  // for selective filters); higher: longer approximate searches first.
+  double exact_scan_fraction = 0.1;
 };
 
 struct SearchHit {

@@ -1,0 +1,130 @@
+// The configuration of a tandem process (`tandem serve --config tandem.yaml`):
+// one YAML file, every key overridable by a TANDEM_* environment variable,
+// validated as a whole before anything starts.
+//
+//   TANDEM_ASSIGN_OR_RETURN(Config c, LoadConfigFile("tandem.yaml", EnvironmentOverrides()));
+//   c.log.dir == c.data_dir + "/log"   // derived unless set
+//
+// The file (config/tandem.example.yaml is the commented reference; `tandem
+// init` writes it) has these sections, all optional:
+//
+//   data_dir: ./tandem-data
+//   server: {listen, port, auth_token, max_body, threads, shutdown_timeout}
+//   log: {partitions, fsync, fsync_interval, segment_size, segment_age,
+//         retention_age, retention_size, compression, dedup_window, dedup_entries}
+//   events: {max_event_size, max_depth, max_entity_id, max_text, max_batch_size,
+//            max_batch_items, allow_unknown_fields}
+//   graph: {enabled, dir, schema_file, sync, tombstone_retention, block_cache,
+//           write_buffer, known_vertices, leg: {...}}
+//   vector: {enabled, dir, sync, tombstone_retention, snapshot_every,
+//            text_fields: {type: [field, ...]}, hnsw: {m, ef_construction, ef_search},
+//            embedder: {kind: hash|http, dimension, min_ngram, max_ngram,
+//                       word_weight, seed, url, model, api_key, max_batch,
+//                       timeout, max_attempts}, leg: {...}}
+//   leg (inside graph/vector): {workers, batch_events, batch_delay, max_in_flight,
+//        from_beginning, commit_interval, retry: {initial_backoff, max_backoff,
+//        multiplier, jitter, max_attempts}, breaker: {failure_threshold,
+//        open_duration}, redelivery: {backoff_base, backoff_max, max_deliveries}}
+//
+// Values: durations are a number with a unit ("250us", "5ms", "10s", "2m",
+// "24h", "7d"); sizes are bytes or a number with a unit ("4096", "64KiB",
+// "128MiB", "1GiB"); booleans are true/false.
+//
+// Environment: TANDEM_<PATH> overrides the key at PATH, where "__" separates
+// nesting levels and the rest is the key in upper case:
+//   TANDEM_DATA_DIR=/var/lib/tandem          → data_dir
+//   TANDEM_SERVER__PORT=9000                 → server.port
+//   TANDEM_VECTOR__EMBEDDER__API_KEY=...     → vector.embedder.api_key
+// A variable whose first segment names a top-level key is applied (and must
+// name a real key); others (TANDEM_CRASH_ROUNDS, ...) are not configuration
+// and are ignored.
+//
+// Errors: InvalidArgument listing every problem, each naming the key (or the
+// variable) and the reason: "server.port: must be an integer 0..65535, got
+// \"80x\"", "graph.leg.wrokers: unknown key", "server.prot: unknown key (set
+// by TANDEM_SERVER__PROT)". Nothing is half-applied: a bad config loads nothing.
+//
+// Thread safety: pure functions over values.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tandem/embed.h"
+#include "tandem/event.h"
+#include "tandem/graph.h"
+#include "tandem/leg.h"
+#include "tandem/log.h"
+#include "tandem/status.h"
+#include "tandem/vector.h"
+
+namespace tandem {
+
+struct ServerConfig {
+  // Address the HTTP API binds to. Loopback by default: exposing tandem
+  // beyond the machine is a decision (set auth_token first).
+  std::string listen = "127.0.0.1";
+  uint16_t port = 7400;  // 0: any free port (printed at start)
+  // Bearer token required by write and admin routes when non-empty.
+  std::string auth_token;
+  // Largest request body (default 16 MiB); bigger ones get 413.
+  uint64_t max_body_bytes = uint64_t{16} << 20;
+  uint32_t threads = 8;  // HTTP worker threads (1..256)
+  // How long SIGTERM waits for in-flight requests and the legs to drain.
+  int64_t shutdown_timeout_us = 10'000'000;
+};
+
+struct EmbedderConfig {
+  std::string kind = "hash";  // "hash" or "http"
+  HashEmbedderOptions hash;   // used when kind == "hash"
+  HttpEmbedderOptions http;   // used when kind == "http" (url, model, dimension required)
+};
+
+struct GraphConfig {
+  bool enabled = true;
+  // JSON schema file (config/banking_schema.json's format); empty: the
+  // built-in banking schema.
+  std::string schema_file;
+  GraphStoreOptions store;  // store.dir defaults to <data_dir>/graph
+  LegOptions leg;           // leg.name "graph"
+};
+
+struct VectorConfig {
+  bool enabled = true;
+  EmbedderConfig embedder;
+  VectorStoreOptions store;  // store.dir defaults to <data_dir>/vector
+  LegOptions leg;            // leg.name "vector"
+};
+
+struct Config {
+  std::string data_dir = "tandem-data";
+  ServerConfig server;
+  LogOptions log;  // log.dir defaults to <data_dir>/log
+  EventParserOptions events;
+  GraphConfig graph;
+  VectorConfig vector;
+};
+
+// NAME=VALUE pairs of TANDEM_* variables (the whole environment may be
+// passed; only TANDEM_* names are looked at).
+using EnvironmentMap = std::map<std::string, std::string>;
+
+// The TANDEM_* variables of this process's environment.
+EnvironmentMap EnvironmentOverrides();
+
+// Parses `yaml` (empty: all defaults), applies `env`, validates, and derives
+// the directories. `source` names the text in errors ("tandem.yaml").
+Result<Config> ParseConfig(std::string_view yaml, const EnvironmentMap& env,
+                           std::string_view source = "config");
+
+// Reads and parses the file at `path` (NotFound naming it when missing).
+Result<Config> LoadConfigFile(const std::string& path, const EnvironmentMap& env);
+
+// The commented example configuration (config/tandem.example.yaml), every
+// key at its default; what `tandem init` writes.
+std::string ExampleConfigYaml();
+
+}  // namespace tandem
