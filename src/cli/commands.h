@@ -24,4 +24,7 @@ using Action = std::function<Status()>;
 // `tandem log append|read|stats|verify`.
 void RegisterLogCommands(CLI::App& app, Action* action);
 
+// `tandem init`.
+void RegisterInitCommand(CLI::App& app, Action* action);
+
 }  // namespace tandem::cli

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
       return tandem::Status::OK();
     };
   });
+  tandem::cli::RegisterInitCommand(app, &action);
   tandem::cli::RegisterLogCommands(app, &action);
   CLI11_PARSE(app, argc, argv);
   if (!action) return 2;
