@@ -32,12 +32,12 @@ Result<std::unique_ptr<WritableFile>> Wrap(Result<std::unique_ptr<WritableFile>>
 }  // namespace
 
 Result<std::unique_ptr<WritableFile>> CountingFileSystem::NewWritableFile(const std::string& p) {
-  return Wrap(base_.NewWritableFile(p), counters_);
+  return Wrap(base().NewWritableFile(p), counters_);
 }
 
 Result<std::unique_ptr<WritableFile>> CountingFileSystem::NewAppendableFile(
     const std::string& p) {
-  return Wrap(base_.NewAppendableFile(p), counters_);
+  return Wrap(base().NewAppendableFile(p), counters_);
 }
 
 }  // namespace tandem::bench

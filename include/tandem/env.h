@@ -116,6 +116,46 @@ class FileSystem {
   virtual Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) = 0;
 };
 
+// Forwards every call to `base`. Wrappers that change a few calls (counting
+// syncs, gating them, failing them) derive from it and override only those.
+// `base` must outlive it.
+class ForwardingFileSystem : public FileSystem {
+ public:
+  explicit ForwardingFileSystem(FileSystem& base) : base_(base) {}
+
+  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& p) override {
+    return base_.NewWritableFile(p);
+  }
+  Result<std::unique_ptr<WritableFile>> NewAppendableFile(const std::string& p) override {
+    return base_.NewAppendableFile(p);
+  }
+  Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& p) override {
+    return base_.NewRandomAccessFile(p);
+  }
+  bool FileExists(const std::string& p) override { return base_.FileExists(p); }
+  Result<std::vector<std::string>> GetChildren(const std::string& d) override {
+    return base_.GetChildren(d);
+  }
+  Result<uint64_t> GetFileSize(const std::string& p) override { return base_.GetFileSize(p); }
+  Status CreateDirs(const std::string& d) override { return base_.CreateDirs(d); }
+  Status DeleteFile(const std::string& p) override { return base_.DeleteFile(p); }
+  Status DeleteDir(const std::string& d) override { return base_.DeleteDir(d); }
+  Status RenameFile(const std::string& f, const std::string& t) override {
+    return base_.RenameFile(f, t);
+  }
+  Status Truncate(const std::string& p, uint64_t n) override { return base_.Truncate(p, n); }
+  Status SyncDir(const std::string& d) override { return base_.SyncDir(d); }
+  Result<std::unique_ptr<FileLock>> LockFile(const std::string& p) override {
+    return base_.LockFile(p);
+  }
+
+ protected:
+  FileSystem& base() { return base_; }
+
+ private:
+  FileSystem& base_;
+};
+
 // The real file system. Never fails on construction.
 std::unique_ptr<FileSystem> NewPosixFileSystem();
 // A file system held in memory. Paths are plain strings ("/a/b"); directories

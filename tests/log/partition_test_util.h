@@ -69,9 +69,9 @@ class PoolGate {
 // Forwards to a base file system; while armed, WritableFile::Sync blocks
 // until released (so a test can cut power while a group is written but not
 // yet fdatasync'ed) and reports that it is waiting.
-class GatedFileSystem final : public FileSystem {
+class GatedFileSystem final : public ForwardingFileSystem {
  public:
-  explicit GatedFileSystem(FileSystem& base) : base_(base) {}
+  explicit GatedFileSystem(FileSystem& base) : ForwardingFileSystem(base) {}
 
   void Arm() {
     std::lock_guard<std::mutex> l(mu_);
@@ -96,29 +96,10 @@ class GatedFileSystem final : public FileSystem {
   }
 
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& p) override {
-    return Wrap(base_.NewWritableFile(p));
+    return Wrap(base().NewWritableFile(p));
   }
   Result<std::unique_ptr<WritableFile>> NewAppendableFile(const std::string& p) override {
-    return Wrap(base_.NewAppendableFile(p));
-  }
-  Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& p) override {
-    return base_.NewRandomAccessFile(p);
-  }
-  bool FileExists(const std::string& p) override { return base_.FileExists(p); }
-  Result<std::vector<std::string>> GetChildren(const std::string& d) override {
-    return base_.GetChildren(d);
-  }
-  Result<uint64_t> GetFileSize(const std::string& p) override { return base_.GetFileSize(p); }
-  Status CreateDirs(const std::string& d) override { return base_.CreateDirs(d); }
-  Status DeleteFile(const std::string& p) override { return base_.DeleteFile(p); }
-  Status DeleteDir(const std::string& d) override { return base_.DeleteDir(d); }
-  Status RenameFile(const std::string& f, const std::string& t) override {
-    return base_.RenameFile(f, t);
-  }
-  Status Truncate(const std::string& p, uint64_t n) override { return base_.Truncate(p, n); }
-  Status SyncDir(const std::string& d) override { return base_.SyncDir(d); }
-  Result<std::unique_ptr<FileLock>> LockFile(const std::string& p) override {
-    return base_.LockFile(p);
+    return Wrap(base().NewAppendableFile(p));
   }
 
  private:
@@ -144,7 +125,6 @@ class GatedFileSystem final : public FileSystem {
     return std::unique_ptr<WritableFile>(std::make_unique<File>(*this, std::move(*f)));
   }
 
-  FileSystem& base_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool armed_ = false;
