@@ -20,6 +20,15 @@ log8_table=$($log8_cmd)
 graph_cmd="$build/bench/graph_leg_bench --dir $dir/graph --events ${GRAPH_EVENTS:-100000}"
 echo "running: $graph_cmd" >&2
 graph_table=$($graph_cmd)
+embed_cmd="$build/bench/embed_bench"
+echo "running: $embed_cmd" >&2
+embed_table=$($embed_cmd)
+vindex_cmd="$build/bench/vindex_bench --n ${VINDEX_N:-10000} --dir $dir/vindex"
+echo "running: $vindex_cmd" >&2
+vindex_table=$($vindex_cmd)
+vector_cmd="$build/bench/vector_bench --n ${VECTOR_N:-50000} --dir $dir/vector"
+echo "running: $vector_cmd" >&2
+vector_table=$($vector_cmd)
 
 cat > "$out" <<MD
 # Benchmarks
@@ -60,5 +69,33 @@ against (a) and (r) in the same run (see the header of \`bench/graph_leg_bench.c
 \`$graph_cmd\`
 
 $graph_table
+
+## Embedders (hash embedder throughput and name-matching quality)
+
+Throughput of the hash embedder on generated person names, one thread, against the floor of
+normalising and hashing each name once; recall of the intended name among generated names for
+misspelled queries (exact cosine, no index). See \`src/embed/README.md\`.
+
+\`$embed_cmd\`
+
+$embed_table
+
+## Vector index (hnswlib adapter vs raw hnswlib, HNSW parameters, snapshots)
+
+See \`src/vindex/README.md\` for how the defaults were chosen from these tables.
+
+\`$vindex_cmd\`
+
+$vindex_table
+
+## Vector leg (upserts vs raw hnswlib inserts, search QPS and recall)
+
+Generated person names through the hash embedder (d=256) into the vector store, directly and
+through the vector leg, against raw hnswlib \`addPoint\` of the same vectors at the same
+parameters in the same run; then search QPS and recall@10 against the exact scan.
+
+\`$vector_cmd\`
+
+$vector_table
 MD
 echo "wrote $out" >&2
