@@ -27,4 +27,7 @@ void RegisterLogCommands(CLI::App& app, Action* action);
 // `tandem init`.
 void RegisterInitCommand(CLI::App& app, Action* action);
 
+// `tandem generate` (synthetic banking data, src/gen/banking.h).
+void RegisterGenerateCommand(CLI::App& app, Action* action);
+
 }  // namespace tandem::cli

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   });
   tandem::cli::RegisterInitCommand(app, &action);
   tandem::cli::RegisterLogCommands(app, &action);
+  tandem::cli::RegisterGenerateCommand(app, &action);
   CLI11_PARSE(app, argc, argv);
   if (!action) return 2;
   tandem::Status s = action();
