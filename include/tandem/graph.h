@@ -80,6 +80,7 @@ struct GraphSchema {
 //   company.directors[]              person         -director_of->       company
 //   company.signatories[]            person         -signatory_of->      company
 //   person.employer_id               person         -employed_by->       company
+//   sanction_entry.matches_entity    sanction_entry -lists->             person|company
 GraphSchema BankingSchema();
 
 // OK when every spec is well formed and (entity_type, field) pairs are unique.

@@ -84,6 +84,7 @@ GraphSchema BankingSchema() {
       ref("company", "directors", "director_of", Orientation::kIn),
       ref("company", "signatories", "signatory_of", Orientation::kIn),
       ref("person", "employer_id", "employed_by", Orientation::kOut),
+      ref("sanction_entry", "matches_entity", "lists", Orientation::kOut),
       ref("transaction", "from_account", "sent", Orientation::kIn),
       ref("transaction", "to_account", "received_by", Orientation::kOut),
   };

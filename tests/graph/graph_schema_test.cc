@@ -29,7 +29,7 @@ TEST(GraphSchema, ShippedFileIsTheBuiltInDefault) {
   auto parsed = ParseGraphSchema(ss.str());
   STORE_ASSERT_OK(parsed);
   EXPECT_EQ(SerializeGraphSchema(*parsed), SerializeGraphSchema(BankingSchema()));
-  EXPECT_EQ(parsed->references.size(), 9u);
+  EXPECT_EQ(parsed->references.size(), 10u);
   STORE_EXPECT_OK(ValidateGraphSchema(BankingSchema()));
 }
 
