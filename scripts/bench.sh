@@ -23,10 +23,11 @@ graph_table=$($graph_cmd)
 embed_cmd="$build/bench/embed_bench"
 echo "running: $embed_cmd" >&2
 embed_table=$($embed_cmd)
+mkdir -p "$dir/vindex" "$dir/vector"
 vindex_cmd="$build/bench/vindex_bench --n ${VINDEX_N:-10000} --dir $dir/vindex"
 echo "running: $vindex_cmd" >&2
 vindex_table=$($vindex_cmd)
-vector_cmd="$build/bench/vector_bench --n ${VECTOR_N:-50000} --dir $dir/vector"
+vector_cmd="$build/bench/vector_bench --n ${VECTOR_N:-100000} --dir $dir/vector"
 echo "running: $vector_cmd" >&2
 vector_table=$($vector_cmd)
 
