@@ -10,6 +10,8 @@
 #include <string>
 #include <utility>
 
+#include "event/json_text.h"
+
 namespace tandem::store_internal {
 namespace {
 
@@ -34,40 +36,10 @@ void Normalise(std::vector<JsonMember>* members) {
 
 namespace ondemand = simdjson::ondemand;
 
-// RFC 8259 number grammar (simdjson's On Demand API parses numbers only when
-// asked, so the token is checked here).
-bool IsNumberToken(std::string_view t) {
-  size_t i = 0;
-  const size_t n = t.size();
-  auto digits = [&] {
-    const size_t first = i;
-    while (i < n && t[i] >= '0' && t[i] <= '9') ++i;
-    return i > first;
-  };
-  if (i < n && t[i] == '-') ++i;
-  if (i < n && t[i] == '0') {
-    ++i;
-  } else if (!digits()) {
-    return false;
-  }
-  if (i < n && t[i] == '.') {
-    ++i;
-    if (!digits()) return false;
-  }
-  if (i < n && (t[i] == 'e' || t[i] == 'E')) {
-    ++i;
-    if (i < n && (t[i] == '+' || t[i] == '-')) ++i;
-    if (!digits()) return false;
-  }
-  return i == n;
-}
-
-std::string_view TrimSpace(std::string_view s) {
-  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-  while (!s.empty() && space(s.back())) s.remove_suffix(1);
-  while (!s.empty() && space(s.front())) s.remove_prefix(1);
-  return s;
-}
+// simdjson's On Demand API parses numbers only when asked, so the token is
+// checked with the event module's RFC 8259 grammar check.
+using event_internal::IsJsonNumber;
+using event_internal::TrimSpace;
 
 // Builds JsonValues from simdjson's On Demand API, visiting every value (On
 // Demand validates what it visits; stage 1 has validated UTF-8 and the
@@ -140,7 +112,7 @@ class Builder {
   // other numbers keep their token; numbers beyond the double range are
   // refused (they could not be kept as numbers by most readers).
   Status Number(std::string_view token, JsonValue* out) {
-    if (!IsNumberToken(token)) return Invalid("bad number \"" + std::string(token) + "\"");
+    if (!IsJsonNumber(token)) return Invalid("bad number \"" + std::string(token) + "\"");
     out->kind = JsonValue::Kind::kNumber;
     if (token.find_first_of(".eE") == std::string_view::npos) {
       int64_t i = 0;
