@@ -31,6 +31,10 @@
 // when a token is configured (401 otherwise; the token is compared in
 // constant time).
 //
+// Signals: WaitForShutdownSignal unblocks SIGTERM and SIGINT; a caller may
+// block them before Start (tandem serve does) so that a signal arriving
+// during start-up waits for a clean drain instead of killing the process.
+//
 // Thread safety: Start/Stop from one thread; the HTTP handlers run on the
 // server's worker threads.
 #pragma once

@@ -30,4 +30,7 @@ void RegisterInitCommand(CLI::App& app, Action* action);
 // `tandem generate` (synthetic banking data, src/gen/banking.h).
 void RegisterGenerateCommand(CLI::App& app, Action* action);
 
+// `tandem serve` (built when src/server is: TANDEM_HAVE_SERVER).
+void RegisterServeCommand(CLI::App& app, Action* action);
+
 }  // namespace tandem::cli

@@ -27,6 +27,9 @@ int main(int argc, char** argv) {
   tandem::cli::RegisterInitCommand(app, &action);
   tandem::cli::RegisterLogCommands(app, &action);
   tandem::cli::RegisterGenerateCommand(app, &action);
+#ifdef TANDEM_HAVE_SERVER
+  tandem::cli::RegisterServeCommand(app, &action);
+#endif
   CLI11_PARSE(app, argc, argv);
   if (!action) return 2;
   tandem::Status s = action();

@@ -1,0 +1,355 @@
+// Server::Start/Stop: opens the log, the stores and the legs, serves HTTP,
+// and drains everything in order on shutdown.
+#include "tandem/server.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "server/context.h"
+
+namespace tandem {
+namespace {
+
+using server::Context;
+using server::Json;
+
+// The signal handler's only state: where to write the wake-up byte, and how
+// many signals arrived. Process-wide by nature (signal dispositions are).
+std::atomic<int> g_signal_fd{-1};
+std::atomic<int> g_signals{0};
+
+extern "C" void OnShutdownSignal(int) {
+  // A second signal while the first one drains: give up at once.
+  if (g_signals.fetch_add(1) >= 1) _exit(130);
+  const int fd = g_signal_fd.load();
+  if (fd >= 0) {
+    const char c = 's';
+    [[maybe_unused]] ssize_t n = write(fd, &c, 1);
+  }
+}
+
+Result<GraphSchema> LoadSchema(const std::string& path) {
+  if (path.empty()) return BankingSchema();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::InvalidArgument("graph.schema_file: cannot open \"" + path + "\"");
+  std::ostringstream text;
+  text << in.rdbuf();
+  Result<GraphSchema> s = ParseGraphSchema(text.str());
+  if (!s.ok()) {
+    return Status::InvalidArgument("graph.schema_file: " + path + ": " + s.status().message());
+  }
+  return s;
+}
+
+class ServerImpl final : public Server {
+ public:
+  explicit ServerImpl(const Config& config) : ctx_(config) {
+    if (pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) wake_[0] = wake_[1] = -1;
+  }
+  ~ServerImpl() override {
+    (void)Stop();
+    for (int fd : wake_) {
+      if (fd >= 0) close(fd);
+    }
+  }
+
+  Status Open();
+  uint16_t port() const override { return port_; }
+  void WaitForShutdownSignal() override;
+  void RequestShutdown() override;
+  Status Stop() override;
+
+ private:
+  Status Bind();
+  Status OpenStores();
+  Status StartLegs();
+  void SetUpRoutes();
+  void Route(const std::string& method, const std::string& pattern, const std::string& route,
+             server::Handler handler);
+  void RestoreSignals();
+
+  Context ctx_;
+  GraphSchema schema_;
+  httplib::Server http_;
+  std::thread listener_;
+  uint16_t port_ = 0;
+  int wake_[2] = {-1, -1};
+  std::mutex stop_mu_;
+  bool stopped_ = false;  // GUARDED_BY(stop_mu_)
+  bool signals_installed_ = false;
+  struct sigaction old_term_ {};
+  struct sigaction old_int_ {};
+};
+
+Status ServerImpl::Bind() {
+  const ServerConfig& s = ctx_.config.server;
+  http_.set_payload_max_length(s.max_body_bytes);
+  http_.set_keep_alive_timeout(1);  // bounds how long a drain waits for idle connections
+  // httplib's default adds SO_REUSEPORT, which would let a second server
+  // share a port in use instead of failing: keep only SO_REUSEADDR.
+  http_.set_socket_options([](int sock) {
+    const int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });  // bounds how long a drain waits for idle connections
+  const size_t threads = std::max<uint32_t>(1, s.threads);
+  http_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  int port = s.port;
+  bool ok = false;
+  if (s.port == 0) {
+    port = http_.bind_to_any_port(s.listen);
+    ok = port > 0;
+  } else {
+    ok = http_.bind_to_port(s.listen, s.port);
+  }
+  if (!ok) {
+    return Status::IOError("server.listen: cannot listen on " + s.listen + ":" +
+                           std::to_string(s.port) +
+                           " (address in use, or not an address of this machine)");
+  }
+  port_ = static_cast<uint16_t>(port);
+  return Status::OK();
+}
+
+Status ServerImpl::OpenStores() {
+  const Config& c = ctx_.config;
+  TANDEM_ASSIGN_OR_RETURN(ctx_.log, Log::Open(c.log));
+  ctx_.producer = std::make_unique<Producer>(*ctx_.log);
+  if (c.graph.enabled) {
+    GraphStoreOptions o = c.graph.store;
+    o.schema = schema_;
+    Result<std::unique_ptr<GraphStore>> g = OpenGraphStore(o);
+    if (!g.ok()) return g.status().WithContext("graph store " + o.dir);
+    ctx_.graph = std::move(*g);
+  }
+  if (c.vector.enabled) {
+    Result<std::unique_ptr<Embedder>> e = c.vector.embedder.kind == "http"
+                                              ? NewHttpEmbedder(c.vector.embedder.http)
+                                              : NewHashEmbedder(c.vector.embedder.hash);
+    if (!e.ok()) return e.status().WithContext("vector.embedder");
+    ctx_.embedder = std::move(*e);
+    VectorStoreOptions o = c.vector.store;
+    o.embedder = ctx_.embedder.get();
+    Result<std::unique_ptr<VectorStore>> v = OpenVectorStore(o);
+    if (!v.ok()) return v.status().WithContext("vector store " + o.dir);
+    ctx_.vector = std::move(*v);
+  }
+  return Status::OK();
+}
+
+Status ServerImpl::StartLegs() {
+  const Config& c = ctx_.config;
+  if (ctx_.graph) {
+    Result<std::unique_ptr<Leg>> leg = MakeGraphLeg(*ctx_.log, *ctx_.graph, c.graph.leg);
+    if (!leg.ok()) return leg.status().WithContext("graph.leg");
+    ctx_.legs.push_back({"graph", std::move(*leg)});
+  }
+  if (ctx_.vector) {
+    Result<std::unique_ptr<Leg>> leg = MakeVectorLeg(*ctx_.log, *ctx_.vector, c.vector.leg);
+    if (!leg.ok()) return leg.status().WithContext("vector.leg");
+    ctx_.legs.push_back({"vector", std::move(*leg)});
+  }
+  for (server::LegEntry& e : ctx_.legs) {
+    TANDEM_RETURN_IF_ERROR(e.leg->Start().WithContext(e.store + ".leg"));
+  }
+  return Status::OK();
+}
+
+void ServerImpl::Route(const std::string& method, const std::string& pattern,
+                       const std::string& route, server::Handler handler) {
+  Histogram* duration = &ctx_.metrics.AddHistogram("tandem_http_request_duration_seconds",
+                                                   "Time to handle an HTTP request, by route",
+                                                   Histogram::LatencyBuckets(), {{"route", route}});
+  auto wrapped = [duration, h = std::move(handler)](const httplib::Request& req,
+                                                    httplib::Response& res) {
+    const auto started = std::chrono::steady_clock::now();
+    try {
+      h(req, res);
+    } catch (const std::exception& e) {
+      server::SendError(res, 500, "internal", std::string("unexpected: ") + e.what());
+    }
+    duration->Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  };
+  if (method == "GET") {
+    http_.Get(pattern, wrapped);
+  } else {
+    http_.Post(pattern, wrapped);
+  }
+}
+
+void ServerImpl::SetUpRoutes() {
+  server::Register reg = [this](const std::string& m, const std::string& p, const std::string& r,
+                                server::Handler h) { Route(m, p, r, std::move(h)); };
+  server::RegisterEventRoutes(ctx_, reg);
+  server::RegisterQueryRoutes(ctx_, reg);
+  server::RegisterAdminRoutes(ctx_, reg);
+  Context& ctx = ctx_;
+  reg("GET", "/metrics", "/metrics", [&ctx](const httplib::Request&, httplib::Response& res) {
+    res.set_content(ctx.metrics.Render(), "text/plain; version=0.0.4");
+  });
+  reg("GET", "/livez", "/livez", [](const httplib::Request&, httplib::Response& res) {
+    server::SendJson(res, 200, Json{{"status", "alive"}});
+  });
+  auto ready = [&ctx](const httplib::Request&, httplib::Response& res) {
+    if (ctx.ready.load()) return server::SendJson(res, 200, Json{{"status", "ready"}});
+    res.set_header("Retry-After", "1");
+    server::SendError(res, 503, "unavailable", ctx.stopping.load() ? "shutting down" : "starting");
+  };
+  reg("GET", "/readyz", "/readyz", ready);
+  reg("GET", "/healthz", "/healthz", ready);
+  http_.set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        switch (res.status) {
+          case 404:
+            server::SendError(res, 404, "not_found", "no route for " + req.method + " " + req.path);
+            break;
+          case 413:
+            server::SendError(res, 413, "too_large",
+                              "body: larger than server.max_body (Content-Length " +
+                                  req.get_header_value("Content-Length") + ")");
+            break;
+          default:
+            server::SendError(
+                res, res.status, "http_error",
+                "HTTP " + std::to_string(res.status) + " for " + req.method + " " + req.path);
+        }
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  http_.set_logger([&ctx](const httplib::Request& req, const httplib::Response& res) {
+    ctx.metrics
+        .AddCounter("tandem_http_requests_total", "HTTP requests, by route and status code",
+                    {{"route", server::RouteLabel(req.method, req.path)},
+                     {"code", std::to_string(res.status)}})
+        .Increment();
+  });
+}
+
+Status ServerImpl::Open() {
+  // Configuration problems first: once bound, httplib offers no way to close
+  // the socket of a server that never listened (it stays open, unused, until
+  // the process exits).
+  if (ctx_.config.graph.enabled) {
+    TANDEM_ASSIGN_OR_RETURN(schema_, LoadSchema(ctx_.config.graph.schema_file));
+  }
+  TANDEM_RETURN_IF_ERROR(Bind());
+  TANDEM_RETURN_IF_ERROR(OpenStores());
+  server::SetUpMetrics(ctx_);
+  TANDEM_RETURN_IF_ERROR(StartLegs());
+  SetUpRoutes();
+  listener_ = std::thread([this] { http_.listen_after_bind(); });
+  // The socket already accepts (connections queue in its backlog); waiting
+  // makes a Stop right after Start race-free. Bounded: 10 s.
+  for (int i = 0; i < 10'000 && !http_.is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!http_.is_running()) return Status::IOError("server: the HTTP listener did not start");
+  ctx_.ready.store(true);
+  return Status::OK();
+}
+
+void ServerImpl::WaitForShutdownSignal() {
+  if (wake_[0] < 0) return;
+  g_signals.store(0);
+  g_signal_fd.store(wake_[1]);
+  struct sigaction sa {};
+  sa.sa_handler = OnShutdownSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, &old_term_);
+  sigaction(SIGINT, &sa, &old_int_);
+  signals_installed_ = true;
+  // A caller may block the signals before Start so that one arriving during
+  // start-up waits for the handler instead of killing the process (tandem
+  // serve does); they are deliverable from here on.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  pollfd p{wake_[0], POLLIN, 0};
+  while (true) {
+    const int n = poll(&p, 1, -1);
+    if (n > 0) break;
+    if (n < 0 && errno != EINTR) break;
+  }
+  ctx_.stopping.store(true);
+  ctx_.ready.store(false);
+}
+
+void ServerImpl::RequestShutdown() {
+  ctx_.stopping.store(true);
+  ctx_.ready.store(false);
+  if (wake_[1] >= 0) {
+    const char c = 'r';
+    [[maybe_unused]] ssize_t n = write(wake_[1], &c, 1);
+  }
+}
+
+void ServerImpl::RestoreSignals() {
+  if (!signals_installed_) return;
+  g_signal_fd.store(-1);
+  sigaction(SIGTERM, &old_term_, nullptr);
+  sigaction(SIGINT, &old_int_, nullptr);
+  signals_installed_ = false;
+}
+
+Status ServerImpl::Stop() {
+  std::lock_guard<std::mutex> l(stop_mu_);
+  if (stopped_) return Status::OK();
+  stopped_ = true;
+  ctx_.stopping.store(true);
+  ctx_.ready.store(false);
+  // 1. No new requests; in-flight ones finish (the pool joins its workers).
+  if (listener_.joinable()) {
+    http_.stop();
+    listener_.join();
+  }
+  // 2. Legs finish the batch in hand and commit their positions.
+  Status result;
+  for (server::LegEntry& e : ctx_.legs) {
+    Status s = e.leg->Stop();
+    if (!s.ok() && result.ok()) result = s.WithContext(e.store + ".leg");
+  }
+  ctx_.legs.clear();
+  // 3. Stores (the vector store snapshots its indexes) and the log.
+  if (ctx_.vector) {
+    Status s = ctx_.vector->SaveSnapshots();
+    if (!s.ok() && result.ok()) result = s.WithContext("vector store");
+  }
+  ctx_.vector.reset();
+  ctx_.embedder.reset();
+  ctx_.graph.reset();
+  ctx_.producer.reset();
+  if (ctx_.log) {
+    Status s = ctx_.log->Close();
+    if (!s.ok() && result.ok()) result = s.WithContext("log");
+    ctx_.log.reset();
+  }
+  RestoreSignals();
+  return result;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::Start(const Config& config) {
+  if (config.server.listen.empty()) {
+    return Status::InvalidArgument("server.listen: must not be empty");
+  }
+  auto s = std::make_unique<ServerImpl>(config);
+  TANDEM_RETURN_IF_ERROR(s->Open());
+  return std::unique_ptr<Server>(std::move(s));
+}
+
+}  // namespace tandem
