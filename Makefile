@@ -12,7 +12,8 @@ DEB_PACKAGES = build-essential cmake pkg-config git ca-certificates \
   libgtest-dev libgmock-dev libbenchmark-dev \
   libsimdjson-dev libzstd-dev libxxhash-dev libcli11-dev libfmt-dev \
   librocksdb-dev libhnswlib-dev nlohmann-json3-dev libcpp-httplib-dev libyaml-cpp-dev \
-  libspdlog-dev uuid-dev libssl-dev
+  libspdlog-dev uuid-dev libssl-dev \
+  curl jq
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
