@@ -856,13 +856,13 @@ class Emitter {
   uint64_t seq_ = 0;
 };
 
-std::string ScreeningText(const std::string& name, const std::vector<std::string>& aliases,
-                          std::string_view place) {
+// What a screening search compares against: the name and its aliases, and
+// nothing else. Descriptive words (a city, "also") would only dilute the
+// character n-grams that make a misspelled name find its entity.
+std::string ScreeningText(const std::string& name, const std::vector<std::string>& aliases) {
   std::string s = name;
-  for (size_t i = 0; i < aliases.size(); ++i)
-    s.append(i == 0 ? " (also " : "; ").append(aliases[i]);
-  if (!aliases.empty()) s.push_back(')');
-  return s.append(", ").append(place);
+  for (const std::string& alias : aliases) s.append("; ").append(alias);
+  return s;
 }
 
 Status EmitAccount(const World& w, Emitter& out, uint32_t index, const std::string& opened_at) {
@@ -899,7 +899,7 @@ Status EmitPerson(const World& w, Emitter& out, uint32_t i) {
       .Str("risk_rating", p.risk)
       .Raw("pep", p.pep ? "true" : "false");
   if (p.employer >= 0) j.Str("employer_id", w.companies[static_cast<size_t>(p.employer)].id);
-  std::string text = ScreeningText(p.name, p.aliases, p.city + " (" + std::string(home.code) + ")");
+  std::string text = ScreeningText(p.name, p.aliases);
   TANDEM_RETURN_IF_ERROR(
       out.Emit(EventType::kCreate, "person", p.id, j.Finish(), std::move(text), 1, "kyc-service"));
   return EmitOwnedAccounts(w, out, p.accounts);
@@ -926,7 +926,7 @@ Status EmitCompany(const World& w, Emitter& out, uint32_t i) {
       .StrArray("beneficial_owners", PersonIds(w, c.owners))
       .StrArray("signatories", PersonIds(w, c.signatories));
   std::string text =
-      ScreeningText(c.name, c.aliases, c.city + " (" + std::string(country.code) + ")");
+      ScreeningText(c.name, c.aliases);
   TANDEM_RETURN_IF_ERROR(
       out.Emit(EventType::kCreate, "company", c.id, j.Finish(), std::move(text), 1, "kyc-service"));
   return EmitOwnedAccounts(w, out, c.accounts);

@@ -32,8 +32,9 @@
 //    customer's name or, about half the time, a variant of it
 //    (transliteration, phonetic spelling, dropped middle name, typo): the gap
 //    that screening has to bridge.
-// Persons, companies and sanction entries carry text_for_embedding (names,
-// aliases, city and country: what screening embeds); the others carry none.
+// Persons, companies and sanction entries carry text_for_embedding: the name
+// and its aliases, "; "-separated (what screening embeds; descriptive words
+// would dilute the n-grams of a name); the others carry none.
 //
 // Every event has event_id "gen-<seed>-<n>" (n = position in the output),
 // source, and a timestamp (RFC 3339 UTC, milliseconds) that never decreases
