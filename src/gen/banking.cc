@@ -15,6 +15,7 @@
 #include <span>
 #include <utility>
 
+#include "event/json_text.h"
 #include "gen/names.h"
 #include "tandem/env.h"
 
@@ -178,22 +179,7 @@ std::string FormatTimestamp(int64_t us) {
   return buf;
 }
 
-void AppendJsonString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out->push_back('\\');
-      out->push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-      out->append(buf);
-    } else {
-      out->push_back(c);
-    }
-  }
-  out->push_back('"');
-}
+using event_internal::AppendJsonString;
 
 // Builds one minified JSON object, members in call order.
 class JsonObject {

@@ -2,104 +2,26 @@
 
 #include <cstring>
 
+#include "common/coding.h"
 #include "tandem/graph.h"
 
 namespace tandem::graph_internal {
 namespace {
 
-void PutU16BE(std::string* out, uint16_t v) {
-  out->push_back(static_cast<char>(v >> 8));
-  out->push_back(static_cast<char>(v & 0xff));
-}
-
-void PutBE(std::string* out, uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-void PutLE(std::string* out, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-uint64_t GetBE(std::string_view s, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<unsigned char>(s[i]);
-  return v;
-}
-
-uint64_t GetLE(std::string_view s, int bytes) {
-  uint64_t v = 0;
-  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(s[i]);
-  return v;
-}
-
-void PutVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-void PutStr(std::string* out, std::string_view s) {
-  PutVarint(out, s.size());
-  out->append(s);
-}
-
-// Sequential reader over a record; any overrun sets `ok_` to false.
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-  bool ok() const { return ok_; }
-  std::string_view rest() const { return in_; }
-
-  uint8_t U8() {
-    if (!Need(1)) return 0;
-    auto v = static_cast<uint8_t>(in_[0]);
-    in_.remove_prefix(1);
-    return v;
-  }
-  uint64_t Fixed64() {
-    if (!Need(8)) return 0;
-    uint64_t v = GetLE(in_, 8);
-    in_.remove_prefix(8);
-    return v;
-  }
-  uint64_t Varint() {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (!Need(1)) return 0;
-      auto b = static_cast<unsigned char>(in_[0]);
-      in_.remove_prefix(1);
-      v |= uint64_t{b & 0x7fu} << shift;
-      if ((b & 0x80) == 0) return v;
-    }
-    ok_ = false;
-    return 0;
-  }
-  std::string Str() {
-    uint64_t n = Varint();
-    if (!Need(n)) return {};
-    std::string s(in_.substr(0, n));
-    in_.remove_prefix(n);
-    return s;
-  }
-
- private:
-  bool Need(uint64_t n) {
-    if (ok_ && in_.size() >= n) return true;
-    ok_ = false;
-    return false;
-  }
-  std::string_view in_;
-  bool ok_ = true;
-};
+using coding::GetBE;
+using coding::GetLE;
+using coding::PutBE;
+using coding::PutLE;
+using coding::PutStr;
+using coding::PutVarint;
+using coding::Reader;
 
 std::string EdgeKeyImpl(char kind, std::string_view owner, std::string_view label,
                         std::string_view other) {
   std::string k;
   k.reserve(4 + owner.size() + label.size() + other.size());
   k.push_back(kind);
-  PutU16BE(&k, static_cast<uint16_t>(owner.size()));
+  PutBE(&k, owner.size(), 2);
   k.append(owner);
   if (label.empty()) return k;
   k.push_back(static_cast<char>(label.size()));
@@ -150,7 +72,7 @@ std::string TombstoneKey(int64_t applied_at_us, std::string_view id) {
 
 std::string PositionKey(std::string_view topic, uint32_t partition) {
   std::string k(1, kPositionPrefix);
-  PutU16BE(&k, static_cast<uint16_t>(topic.size()));
+  PutBE(&k, topic.size(), 2);
   k.append(topic);
   PutBE(&k, partition, 4);
   return k;

@@ -15,18 +15,6 @@
 namespace tandem {
 namespace graph_internal {
 
-Status FromRocks(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return Status::OK();
-  std::string m = "rocksdb " + std::string(what) + ": " + s.ToString();
-  if (s.IsNotFound()) return Status::NotFound(std::move(m));
-  if (s.IsCorruption()) return Status::Corruption(std::move(m));
-  if (s.IsNoSpace()) return Status::NoSpace(std::move(m));
-  if (s.IsBusy() || s.IsTryAgain() || s.IsIncomplete()) return Status::Busy(std::move(m));
-  if (s.IsInvalidArgument()) return Status::InvalidArgument(std::move(m));
-  if (s.IsAborted() || s.IsShutdownInProgress()) return Status::Aborted(std::move(m));
-  return Status::IOError(std::move(m));
-}
-
 // ---- ReadView --------------------------------------------------------------
 
 ReadView::ReadView(rocksdb::DB& db) : db_(db), snapshot_(db.GetSnapshot()) {}

@@ -33,12 +33,13 @@
 
 #include "graph/codec.h"
 #include "graph/references.h"
+#include "store/rocks_status.h"
 #include "tandem/graph.h"
 
 namespace tandem::graph_internal {
 
 // RocksDB status → tandem Status ("rocksdb <what>: <message>").
-Status FromRocks(const rocksdb::Status& s, std::string_view what);
+using store_internal::FromRocks;
 
 // Continue (true) or stop (false) a scan, or fail it.
 using ScanFn = std::function<Result<bool>(std::string_view key, std::string_view value)>;

@@ -31,6 +31,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "store/rocks_status.h"
 #include "store/json_value.h"
 #include "tandem/vector.h"
 #include "vector/codec.h"
@@ -39,7 +40,7 @@
 namespace tandem::vector_internal {
 
 // RocksDB status → tandem Status ("rocksdb <what>: <message>").
-Status FromRocks(const rocksdb::Status& s, std::string_view what);
+using store_internal::FromRocks;
 
 using ScanFn = std::function<Result<bool>(std::string_view key, std::string_view value)>;
 
