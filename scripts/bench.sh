@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every benchmark and writes docs/benchmarks.md (the numbers of this machine).
 #   scripts/bench.sh [build-dir]      BENCH_SECONDS=3 by default per configuration
+#   Sizes: GRAPH_EVENTS, VINDEX_N, VECTOR_N, SERVE_EVENTS, SERVE_ENTITIES, SERVE_QUERIES,
+#   DUALWRITE_EVENTS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -30,6 +32,12 @@ vindex_table=$($vindex_cmd)
 vector_cmd="$build/bench/vector_bench --n ${VECTOR_N:-100000} --dir $dir/vector"
 echo "running: $vector_cmd" >&2
 vector_table=$($vector_cmd)
+serve_cmd="$build/bench/serve_bench --events ${SERVE_EVENTS:-100000} --entities ${SERVE_ENTITIES:-100000} --queries ${SERVE_QUERIES:-2000}"
+echo "running: $serve_cmd" >&2
+serve_table=$(TMPDIR="$dir" $serve_cmd)
+dualwrite_cmd="$build/bench/dualwrite_bench --events ${DUALWRITE_EVENTS:-100000}"
+echo "running: $dualwrite_cmd" >&2
+dualwrite_table=$(TMPDIR="$dir" $dualwrite_cmd)
 
 cat > "$out" <<MD
 # Benchmarks
@@ -98,5 +106,29 @@ parameters in the same run; then search QPS and recall@10 against the exact scan
 \`$vector_cmd\`
 
 $vector_table
+
+## HTTP service (tandem serve in process vs the in-process API)
+
+(A) The same banking events as NDJSON batches POSTed to an in-process \`Server\` (log
+fsync=always, both legs running) against \`Producer::PublishBatch\` of the same batches on a
+fresh log in the same run, and how long after the last acknowledgement both legs had applied
+everything. (B) Screening searches for misspelled names at 100k entities over HTTP with graph
+enrichment depth 0-2, against \`VectorStore::Search\` in process on the same store. See the
+header of \`bench/serve_bench.cc\`.
+
+\`$serve_cmd\`
+
+$serve_table
+
+## Naive dual write vs tandem (banking workload)
+
+(n) what teams build by hand: the producer writes the graph store, then the vector store, per
+batch, with no log (a crash between the two writes leaves them disagreeing, with nothing to
+repair them from); (t) tandem with every guarantee: Producer → log (fsync=always) → graph leg
+and vector leg until both caught up. See the header of \`bench/dualwrite_bench.cc\`.
+
+\`$dualwrite_cmd\`
+
+$dualwrite_table
 MD
 echo "wrote $out" >&2

@@ -102,7 +102,10 @@ Status ServerImpl::Bind() {
   http_.set_socket_options([](int sock) {
     const int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });  // bounds how long a drain waits for idle connections
+  });
+  // httplib writes a response's headers and body in separate writes: without
+  // TCP_NODELAY a small body waits for the client's delayed ACK (40 ms).
+  http_.set_tcp_nodelay(true);
   const size_t threads = std::max<uint32_t>(1, s.threads);
   http_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   int port = s.port;
