@@ -47,6 +47,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -134,6 +135,16 @@ struct EntityState {
   std::string entity_type;
   std::string payload = "{}";  // canonical JSON (CanonicalJson); "{}" for a tombstone
   AppliedMarker marker;
+  // What a store derives from the events beyond the payload, filled by
+  // ScanEntities and compared by `audit` (Get leaves it unset): the text a
+  // vector store embeds (nullopt: the entity has no text, or the store keeps
+  // none — the graph store, MemStore). See Store::NextContent.
+  std::optional<std::string> content;
+  // Set by ScanEntities of a store with a search index (the vector store) for
+  // a live entity that has a vector: true when the vector is stored and the
+  // label is in its HNSW index, false when it should be and is not (the
+  // audit's `unindexed`). nullopt: nothing to index, or no index at all.
+  std::optional<bool> indexed;
   bool deleted() const { return marker.deleted; }
 };
 
@@ -204,6 +215,13 @@ Result<std::string> CanonicalJson(std::string_view json);
 Result<std::string> NextPayload(EventType type, const std::optional<std::string>& current,
                                 std::string_view event_payload);
 
+// The checks every store makes on Store::RestoreEntity's target: entity_id
+// equal to `entity_id`, a valid entity_type (as ValidateStoreEvent), and for
+// a live target a payload that is a JSON object. Returns the target with its
+// payload in canonical form ("{}" for a tombstone). InvalidArgument
+// "<field>: <why>" otherwise. (Implemented in src/store/mem_store.cc.)
+Result<EntityState> CheckRestoreTarget(std::string_view entity_id, const EntityState& target);
+
 // ---- The store interface -------------------------------------------------
 
 class Store {
@@ -242,6 +260,58 @@ class Store {
 
   // Outcome counts since the store was opened.
   virtual ApplyCounts counters() const = 0;
+
+  // ---- Audit and repair (src/audit, docs/store_contract.md "Audit") -------
+
+  // Visits every entity the store holds a marker for — live entities and
+  // unexpired tombstones; graph placeholders are not entities — whose id is
+  // in [begin, end) (an empty `end`: unbounded), in entity_id byte order,
+  // with `content` and `indexed` filled as the store keeps them. `fn` returns
+  // false to stop early, or an error that stops the scan and is returned.
+  // Streams over one consistent snapshot of the store (RocksDB stores) or
+  // under the store's lock (MemStore: do not call the store from `fn`);
+  // never materialises the whole store.
+  using EntityVisitor = std::function<Result<bool>(const EntityState&)>;
+  virtual Status ScanEntities(std::string_view begin, std::string_view end,
+                              const EntityVisitor& fn) = 0;
+
+  // The repair primitive, a compare-and-set on one entity through the same
+  // serialised write path as ApplyBatch (so it cannot race a leg). When the
+  // store's current marker for `entity_id` equals `expected` (nullopt: the
+  // store holds nothing for it, or only an expired tombstone), sets the
+  // entity to `target` atomically and returns true:
+  //  * target live: its entity_type, canonical payload, content (the
+  //    vector store embeds target->content when the stored text differs,
+  //    and indexes it) and marker; the graph store moves the entity's edges
+  //    to the payload's references exactly as an applied event would;
+  //  * target->marker.deleted: a tombstone with that marker (edges, vector
+  //    and index entry removed);
+  //  * nullopt: nothing at all (the entity erased, no tombstone).
+  // target->marker.applied_at_us is replaced by the store clock. Positions
+  // and counters() do not move. Returns false, changing nothing, when the
+  // marker differs from `expected` (a leg applied something meanwhile).
+  // InvalidArgument when target's entity_id differs, its payload is not a
+  // canonical JSON object, or the store refuses it (a bad reference field);
+  // store failures as ApplyBatch's. Idempotent: repeating a successful call
+  // with the marker it set as `expected` changes nothing observable.
+  virtual Result<bool> RestoreEntity(std::string_view entity_id,
+                                     const std::optional<AppliedMarker>& expected,
+                                     const std::optional<EntityState>& target) = 0;
+
+  // EntityState::content after `incoming` was applied with the resulting
+  // canonical payload `payload`, over `previous` (the entity's content while
+  // live; nullopt when it had none or was missing or deleted). The rule the
+  // store applies itself, so that an audit can fold the log into the content
+  // the store must hold. Default: nullopt (a store deriving nothing). The
+  // vector store: its embedding text rule (tandem/vector.h).
+  virtual std::optional<std::string> NextContent(const StoreEvent& incoming,
+                                                 std::string_view payload,
+                                                 const std::optional<std::string>& previous) const {
+    (void)incoming;
+    (void)payload;
+    (void)previous;
+    return std::nullopt;
+  }
 };
 
 }  // namespace tandem

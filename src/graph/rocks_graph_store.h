@@ -168,6 +168,12 @@ class RocksGraphStore final : public GraphStore {
   Result<uint64_t> ExpireTombstones() override;
   Status CheckInvariants() override;
   ApplyCounts counters() const override;
+  // graph_audit.cc
+  Status ScanEntities(std::string_view begin, std::string_view end,
+                      const EntityVisitor& fn) override;
+  Result<bool> RestoreEntity(std::string_view entity_id,
+                             const std::optional<AppliedMarker>& expected,
+                             const std::optional<EntityState>& target) override;
 
   // GraphStore
   Result<Vertex> GetVertex(std::string_view id) override;
@@ -205,6 +211,11 @@ class RocksGraphStore final : public GraphStore {
                      const std::optional<VertexRecord>& before, const VertexRecord& after);
   Status AdjustCount(WriteBuffer& wb, std::string_view label, int delta);
   Status RecordPositions(WriteBuffer& wb, const PositionMap& handled);
+
+  // graph_audit.cc: the record `id` must have to hold `target` (nullopt:
+  // no entity), with the entity's edges moved to its references in `wb`.
+  Status RestoreInto(WriteBuffer& wb, std::string_view id, const std::optional<VertexRecord>& before,
+                     const std::optional<EntityState>& target, int64_t now_us);
 
   // traversal.cc
   Status EdgesOf(const ReadView& view, std::string_view id, Direction direction,

@@ -111,6 +111,41 @@ class MemStore final : public Store {
     return counters_;
   }
 
+  Status ScanEntities(std::string_view begin, std::string_view end,
+                      const EntityVisitor& fn) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = data_.entities.lower_bound(begin); it != data_.entities.end(); ++it) {
+      if (!end.empty() && std::string_view(it->first) >= end) break;
+      if (Expired(it->second)) continue;
+      TANDEM_ASSIGN_OR_RETURN(bool more, fn(it->second));
+      if (!more) break;
+    }
+    return Status::OK();
+  }
+
+  Result<bool> RestoreEntity(std::string_view entity_id,
+                             const std::optional<AppliedMarker>& expected,
+                             const std::optional<EntityState>& target) override {
+    std::optional<EntityState> next;
+    if (target.has_value()) {
+      TANDEM_ASSIGN_OR_RETURN(next, CheckRestoreTarget(entity_id, *target));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = data_.entities.find(entity_id);
+    std::optional<AppliedMarker> current;
+    if (it != data_.entities.end() && !Expired(it->second)) current = it->second.marker;
+    if (current != expected) return false;
+    if (!next.has_value()) {
+      if (it != data_.entities.end()) data_.entities.erase(it);
+      return true;
+    }
+    next->marker.applied_at_us = clock_.NowMicros();
+    next->content.reset();
+    next->indexed.reset();
+    data_.entities.insert_or_assign(std::string(entity_id), std::move(*next));
+    return true;
+  }
+
  private:
   const EntityState* Lookup(const std::map<std::string, EntityState, std::less<>>& staged,
                             std::string_view id) const {
@@ -130,6 +165,35 @@ class MemStore final : public Store {
 };
 
 }  // namespace
+
+Result<EntityState> CheckRestoreTarget(std::string_view entity_id, const EntityState& target) {
+  if (target.entity_id != entity_id) {
+    return Status::InvalidArgument("target.entity_id: \"" + target.entity_id.substr(0, 80) +
+                                   "\" is not the entity restored, \"" +
+                                   std::string(entity_id.substr(0, 80)) + "\"");
+  }
+  StoreEvent probe;
+  probe.event.entity_id = target.entity_id;
+  probe.event.entity_type = target.entity_type;
+  probe.position.topic = "restore";
+  if (Status s = ValidateStoreEvent(probe); !s.ok()) {
+    return Status::InvalidArgument("target." + s.message());
+  }
+  EntityState out = target;
+  if (target.marker.deleted) {
+    out.payload = "{}";
+    out.content.reset();
+    return out;
+  }
+  Result<store_internal::JsonValue> doc = store_internal::ParseJson(target.payload);
+  if (!doc.ok()) return Status::InvalidArgument("target.payload: " + doc.status().message());
+  if (!doc->is_object()) {
+    return Status::InvalidArgument("target.payload: must be a JSON object, got " +
+                                   std::string(store_internal::JsonKindName(doc->kind)));
+  }
+  out.payload = store_internal::ToCanonicalJson(*doc);
+  return out;
+}
 
 std::unique_ptr<Store> NewMemStore(MemStoreData& data, const MemStoreOptions& options) {
   return std::make_unique<MemStore>(data, options);

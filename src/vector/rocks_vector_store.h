@@ -106,6 +106,14 @@ class RocksVectorStore final : public VectorStore {
   Result<uint64_t> ExpireTombstones() override;
   Status CheckInvariants() override;
   ApplyCounts counters() const override;
+  // vector_audit.cc
+  Status ScanEntities(std::string_view begin, std::string_view end,
+                      const EntityVisitor& fn) override;
+  Result<bool> RestoreEntity(std::string_view entity_id,
+                             const std::optional<AppliedMarker>& expected,
+                             const std::optional<EntityState>& target) override;
+  std::optional<std::string> NextContent(const StoreEvent& incoming, std::string_view payload,
+                                         const std::optional<std::string>& previous) const override;
 
   // VectorStore
   Result<std::vector<VectorHit>> Search(const VectorQuery& query) override;
@@ -139,6 +147,12 @@ class RocksVectorStore final : public VectorStore {
   std::optional<std::string> TextOf(const StoreEvent& e, const store_internal::JsonValue& payload,
                                     const DocRecord* live) const;
   Status Embed(const std::vector<std::string_view>& texts, std::vector<float>* out);
+
+  // vector_audit.cc: the unit vector of target `after`'s text (reusing the
+  // stored one of `before` when the text is unchanged and it is there);
+  // empty when the text has no features.
+  Status RestoreVector(const std::optional<DocRecord>& before, const DocRecord& after,
+                       std::vector<float>* out);
 
   // vector_indexes.cc
   Status LoadIndexes();

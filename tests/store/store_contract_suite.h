@@ -477,6 +477,119 @@ TYPED_TEST_P(StoreContractTest, EmptyBatchChangesNothing) {
   EXPECT_EQ(this->DigestNow(), StoreDigest{});
 }
 
+
+// ---- Audit and repair (Store::ScanEntities, Store::RestoreEntity) ----------
+
+TYPED_TEST_P(StoreContractTest, ScanEntitiesVisitsLiveAndTombstonesInIdOrder) {
+  this->Apply({Ev(ET::kCreate, "widget", "w3", 0, R"({"n":3})"),
+               Ev(ET::kCreate, "widget", "w1", 1, R"({"n":1})"),
+               Ev(ET::kCreate, "gadget", "g2", 0, R"({"n":2})"),
+               Ev(ET::kDelete, "gadget", "g2", 1)});
+  std::vector<std::string> ids;
+  std::vector<bool> deleted;
+  STORE_ASSERT_OK(this->store_->ScanEntities("", "", [&](const EntityState& s) -> Result<bool> {
+    ids.push_back(s.entity_id);
+    deleted.push_back(s.deleted());
+    if (s.entity_id == "w1") {
+      EXPECT_EQ(s.payload, R"({"n":1})");
+      EXPECT_EQ(s.marker.position, (LogPosition{"widget", 0, 1}));
+    }
+    return true;
+  }));
+  EXPECT_EQ(ids, (std::vector<std::string>{"g2", "w1", "w3"}));
+  EXPECT_EQ(deleted, (std::vector<bool>{true, false, false}));
+  ids.clear();  // [begin, end), and stopping early
+  STORE_ASSERT_OK(this->store_->ScanEntities("g3", "w3", [&](const EntityState& s) -> Result<bool> {
+    ids.push_back(s.entity_id);
+    return true;
+  }));
+  EXPECT_EQ(ids, (std::vector<std::string>{"w1"}));
+  ids.clear();
+  STORE_ASSERT_OK(this->store_->ScanEntities("", "", [&](const EntityState& s) -> Result<bool> {
+    ids.push_back(s.entity_id);
+    return false;
+  }));
+  EXPECT_EQ(ids, (std::vector<std::string>{"g2"}));
+  // An expired tombstone is no entity.
+  this->clock_.Advance(kRetentionUs + 1);
+  ids.clear();
+  STORE_ASSERT_OK(this->store_->ScanEntities("", "", [&](const EntityState& s) -> Result<bool> {
+    ids.push_back(s.entity_id);
+    return true;
+  }));
+  EXPECT_EQ(ids, (std::vector<std::string>{"w1", "w3"}));
+}
+
+TYPED_TEST_P(StoreContractTest, RestoreEntityIsACompareAndSet) {
+  this->Apply({Ev(ET::kCreate, "widget", "w1", 4, R"({"n":1})", 2)});
+  const PositionMap positions = *this->store_->Positions();
+  const AppliedMarker seen = this->Get("w1")->marker;
+  EntityState target;
+  target.entity_id = "w1";
+  target.entity_type = "widget";
+  target.payload = R"({"z":1, "a":[2]})";
+  target.marker.version = 5;
+  target.marker.position = LogPosition{"widget", 0, 9};
+  target.marker.event_id = "widget/0@9";
+  AppliedMarker wrong = seen;
+  wrong.position.offset = 3;
+  // The marker is not the expected one: nothing changes.
+  EXPECT_FALSE(*this->store_->RestoreEntity("w1", wrong, target));
+  EXPECT_FALSE(*this->store_->RestoreEntity("w1", std::nullopt, target));
+  EXPECT_EQ(this->PayloadOf("w1"), R"({"n":1})");
+  this->clock_.Advance(7);
+  ASSERT_TRUE(*this->store_->RestoreEntity("w1", seen, target));
+  auto s = this->Get("w1");
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->payload, R"({"a":[2],"z":1})");  // canonical
+  EXPECT_EQ(s->marker.version, 5);
+  EXPECT_EQ(s->marker.position, (LogPosition{"widget", 0, 9}));
+  EXPECT_EQ(s->marker.event_id, "widget/0@9");
+  EXPECT_EQ(s->marker.applied_at_us, this->clock_.NowMicros());
+  EXPECT_EQ(*this->store_->Positions(), positions);  // a repair moves no position
+  // The old marker no longer matches: a second repair by it is refused.
+  EXPECT_FALSE(*this->store_->RestoreEntity("w1", seen, target));
+  // The restored marker decides like an applied one: version 4 is stale now.
+  EXPECT_EQ(this->ApplyOne(Ev(ET::kUpsert, "widget", "w1", 10, R"({"n":4})", 4)),
+            AC::kSkippedStale);
+  // Idempotent by its own marker.
+  ASSERT_TRUE(*this->store_->RestoreEntity("w1", s->marker, target));
+  EXPECT_EQ(this->Get("w1")->payload, R"({"a":[2],"z":1})");
+  // A tombstone, then nothing at all, then a creation from nothing.
+  EntityState tomb = target;
+  tomb.marker.deleted = true;
+  tomb.marker.position.offset = 11;
+  ASSERT_TRUE(*this->store_->RestoreEntity("w1", this->Get("w1")->marker, tomb));
+  EXPECT_EQ(this->PayloadOf("w1"), "<deleted>");
+  EXPECT_EQ(this->DigestNow(), StoreDigest{});
+  ASSERT_TRUE(*this->store_->RestoreEntity("w1", this->Get("w1")->marker, std::nullopt));
+  EXPECT_EQ(this->PayloadOf("w1"), "<missing>");
+  ASSERT_TRUE(*this->store_->RestoreEntity("w1", std::nullopt, target));
+  EXPECT_EQ(this->PayloadOf("w1"), R"({"a":[2],"z":1})");
+  // Same content as an applied event: same digest.
+  StoreDigest want;
+  want.Add(EntityHash("widget", "w1", 5, R"({"a":[2],"z":1})"));
+  EXPECT_EQ(this->DigestNow(), want);
+  this->Reopen();  // durable
+  EXPECT_EQ(this->PayloadOf("w1"), R"({"a":[2],"z":1})");
+}
+
+TYPED_TEST_P(StoreContractTest, RestoreEntityRefusesABadTarget) {
+  EntityState target;
+  target.entity_id = "w2";
+  target.entity_type = "widget";
+  target.payload = "[1]";
+  Result<bool> r = this->store_->RestoreEntity("w2", std::nullopt, target);
+  EXPECT_TRUE(r.status().IsInvalidArgument()) << r.status().ToString();
+  target.payload = "{}";
+  r = this->store_->RestoreEntity("w1", std::nullopt, target);
+  EXPECT_TRUE(r.status().IsInvalidArgument()) << r.status().ToString();
+  target.entity_type = "Bad Type";
+  r = this->store_->RestoreEntity("w2", std::nullopt, target);
+  EXPECT_TRUE(r.status().IsInvalidArgument()) << r.status().ToString();
+  EXPECT_EQ(this->PayloadOf("w2"), "<missing>");
+}
+
 REGISTER_TYPED_TEST_SUITE_P(StoreContractTest, AppliedStateIsReadBack, RedeliveredBatchIsANoOp,
                             DuplicatesInsideOneBatch,
                             ShuffledReplayWithRedeliveriesReachesTheSameState,
@@ -488,6 +601,8 @@ REGISTER_TYPED_TEST_SUITE_P(StoreContractTest, AppliedStateIsReadBack, Redeliver
                             PositionsAreRecordedWithTheBatchAndSurviveReopen,
                             CrashBetweenCommitAndAckIsHarmless,
                             PermanentErrorsLeaveNoTraceAndDoNotBlockOthers,
-                            DigestIsOrderIndependentAndContentSensitive, EmptyBatchChangesNothing);
+                            DigestIsOrderIndependentAndContentSensitive, EmptyBatchChangesNothing,
+                            ScanEntitiesVisitsLiveAndTombstonesInIdOrder,
+                            RestoreEntityIsACompareAndSet, RestoreEntityRefusesABadTarget);
 
 }  // namespace tandem::store_test
