@@ -1,9 +1,10 @@
 // `tandem generate`: synthetic banking data (src/gen/banking.h) as NDJSON
-// events, one per line, on stdout or into a file; --summary/--json print the
-// counts and the planted patterns (the answers a demo should find): to stderr
-// when the events go to stdout, else to stdout.
+// events, one per line, on stdout or into a file, or with --send [URL]
+// streamed to a running `tandem serve` through the same NdjsonSender as
+// `tandem produce` (no temporary file); --summary/--json print the counts and
+// the planted patterns (the answers a demo should find): to stderr when the
+// events go to stdout, else to stdout.
 #include <fmt/core.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <charconv>
@@ -11,7 +12,9 @@
 #include <memory>
 #include <string>
 
+#include "cli/client.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "gen/banking.h"
 #include "tandem/env.h"
 
@@ -26,6 +29,11 @@ struct GenerateFlags {
   std::string out = "-";
   bool summary = false;
   bool json = false;
+  // --send [URL]: given (with or without a URL) → events go to the server.
+  bool send = false;
+  std::string send_url;
+  ClientFlags client;
+  SenderFlags sender;
 };
 
 constexpr uint64_t kMaxCount = 100'000'000;
@@ -128,30 +136,6 @@ class Output {
   std::string buffer_;
 };
 
-// "[#####.....]  45%  45000/100000 events" on a terminal's stderr.
-class Progress {
- public:
-  explicit Progress(uint64_t total) : total_(total), on_(total >= 20'000 && isatty(2) == 1) {}
-  void Tick() {
-    if (!on_) return;
-    const uint64_t percent = ++done_ * 100 / total_;
-    if (percent == shown_) return;
-    shown_ = percent;
-    const std::string bar(percent / 4, '#');
-    std::fprintf(stderr, "\r[%-25s] %3llu%%  %llu/%llu events", bar.c_str(),
-                 static_cast<unsigned long long>(percent), static_cast<unsigned long long>(done_),
-                 static_cast<unsigned long long>(total_));
-  }
-  void Done() {
-    if (on_) std::fprintf(stderr, "\r\033[K");
-  }
-
- private:
-  const uint64_t total_;
-  const bool on_;
-  uint64_t done_ = 0, shown_ = 101;
-};
-
 std::string Join(const std::vector<std::string>& ids, size_t max) {
   std::string s;
   for (size_t i = 0; i < ids.size() && i < max; ++i) s += (i ? ", " : "") + ids[i];
@@ -202,18 +186,28 @@ void PrintSummary(const gen::BankingGenerator& g, std::FILE* to) {
   }
 }
 
+// Progress on a terminal's stderr for long runs (percent of the events).
+ProgressLine::Options ProgressFor(const gen::BankingGenerator& g, bool no_progress) {
+  ProgressLine::Options o;
+  o.enabled = g.counts().total >= 20'000 && ProgressLine::ShouldDraw(no_progress);
+  o.total = g.counts().total;
+  return o;
+}
+
 Status RunGenerate(const GenerateFlags& f) {
   TANDEM_ASSIGN_OR_RETURN(gen::BankingOptions options, ToOptions(f));
   TANDEM_ASSIGN_OR_RETURN(std::unique_ptr<gen::BankingGenerator> g,
                           gen::BankingGenerator::Create(options));
   std::unique_ptr<FileSystem> fs = NewPosixFileSystem();
   TANDEM_ASSIGN_OR_RETURN(std::unique_ptr<Output> out, Output::Open(f.out, *fs));
-  Progress progress(g->counts().total);
+  ProgressLine progress(ProgressFor(*g, f.sender.no_progress), SystemClock());
+  uint64_t done = 0;
   Status s = g->GenerateNdjson([&](std::string_view line) {
-    progress.Tick();
+    ++done;
+    progress.Update(done, done);
     return out->Write(line);
   });
-  progress.Done();
+  progress.Finish();
   TANDEM_RETURN_IF_ERROR(s);
   TANDEM_RETURN_IF_ERROR(out->Finish());
   std::FILE* to = f.out == "-" ? stderr : stdout;
@@ -225,9 +219,44 @@ Status RunGenerate(const GenerateFlags& f) {
   return Status::OK();
 }
 
+// --send: the generated lines go through the NdjsonSender (as `tandem
+// produce`), a batch at a time; nothing is written to stdout but the
+// summaries.
+Status RunGenerateSend(const GenerateFlags& f, std::unique_ptr<HttpClient>* client,
+                       int* partial_exit) {
+  if (f.out != "-") return Status::InvalidArgument("--out: cannot be combined with --send");
+  TANDEM_ASSIGN_OR_RETURN(gen::BankingOptions options, ToOptions(f));
+  TANDEM_ASSIGN_OR_RETURN(std::unique_ptr<gen::BankingGenerator> g,
+                          gen::BankingGenerator::Create(options));
+  ClientFlags cf = f.client;
+  if (!f.send_url.empty()) cf.url = f.send_url;
+  TANDEM_ASSIGN_OR_RETURN(*client, Connect(cf));
+  ProgressLine progress(ProgressFor(*g, f.sender.no_progress), SystemClock());
+  NdjsonSender sender(**client, f.sender.ToOptions(), SystemClock(), PrintRejectedLine, &progress);
+  uint64_t done = 0;
+  TANDEM_RETURN_IF_ERROR(
+      g->GenerateNdjson([&](std::string_view line) { return sender.Add(line, ++done); }));
+  TANDEM_RETURN_IF_ERROR(sender.Finish());
+  const SendSummary& sum = sender.summary();
+  if (f.json) {
+    fmt::print("{{\"sent\":{},\"generated\":{}}}\n", sum.ToJson(), g->SummaryJson());
+  } else {
+    fmt::print("sent {} generated events (seed {}) to {}: {}\n", WithThousands(g->counts().total),
+               g->options().seed, (*client)->url(), sum.ToText());
+    if (f.summary) PrintSummary(*g, stdout);
+  }
+  if (sum.rejected > 0) {
+    *partial_exit = kExitPartial;
+    return Status::InvalidArgument(
+        fmt::format("{} of {} events rejected (listed above); the others were accepted",
+                    sum.rejected, sum.accepted + sum.duplicates + sum.rejected));
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
-void RegisterGenerateCommand(CLI::App& app, Action* action) {
+void RegisterGenerateCommand(CLI::App& app, Action* action, int* exit_code) {
   auto f = std::make_shared<GenerateFlags>();
   const gen::BankingOptions d;
   CLI::App* cmd = app.add_subcommand(
@@ -257,8 +286,27 @@ void RegisterGenerateCommand(CLI::App& app, Action* action) {
   cmd->add_flag("--summary", f->summary,
                 "Print counts, planted patterns and screening queries (stderr when --out is '-', "
                 "else stdout)");
-  cmd->add_flag("--json", f->json, "Print the summary as one JSON object instead");
-  cmd->callback([f, action] { *action = [f] { return RunGenerate(*f); }; });
+  cmd->add_flag("--json", f->json,
+                "Print the summary as one JSON object instead (with --send, on stdout: "
+                "{\"sent\": the send summary, \"generated\": the summary})");
+  CLI::Option* send =
+      cmd->add_option("--send", f->send_url,
+                      "Stream the events to a running `tandem serve` (POST /v1/events, as "
+                      "`tandem produce`) instead of printing them; URL defaults to --url")
+          ->expected(0, 1);
+  AddClientOptions(cmd, &f->client, nullptr);
+  AddSenderOptions(cmd, &f->sender);
+  cmd->callback([f, action, exit_code, send] {
+    f->send = send->count() > 0;
+    *action = [f, exit_code] {
+      if (!f->send) return RunGenerate(*f);
+      std::unique_ptr<HttpClient> client;
+      int partial_exit = 0;
+      Status s = RunGenerateSend(*f, &client, &partial_exit);
+      *exit_code = ClientExitCode(s, client.get(), partial_exit);
+      return s;
+    };
+  });
 }
 
 }  // namespace tandem::cli
