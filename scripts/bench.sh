@@ -2,7 +2,7 @@
 # Runs every benchmark and writes docs/benchmarks.md (the numbers of this machine).
 #   scripts/bench.sh [build-dir]      BENCH_SECONDS=3 by default per configuration
 #   Sizes: GRAPH_EVENTS, VINDEX_N, VECTOR_N, SERVE_EVENTS, SERVE_ENTITIES, SERVE_QUERIES,
-#   DUALWRITE_EVENTS.
+#   DUALWRITE_EVENTS, ENRICH_BATCHES.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -38,6 +38,9 @@ serve_table=$(TMPDIR="$dir" $serve_cmd)
 dualwrite_cmd="$build/bench/dualwrite_bench --events ${DUALWRITE_EVENTS:-100000}"
 echo "running: $dualwrite_cmd" >&2
 dualwrite_table=$(TMPDIR="$dir" $dualwrite_cmd)
+enrich_cmd="$build/bench/enrich_bench --dir $dir/enrich --batches ${ENRICH_BATCHES:-200}"
+echo "running: $enrich_cmd" >&2
+enrich_table=$($enrich_cmd)
 
 cat > "$out" <<MD
 # Benchmarks
@@ -130,5 +133,17 @@ and vector leg until both caught up. See the header of \`bench/dualwrite_bench.c
 \`$dualwrite_cmd\`
 
 $dualwrite_table
+
+## Enrichment (indexing with enrichment on vs off; enricher throughput)
+
+Persons published in batches of 50 (fsync=always); a batch's latency is from the publish
+returning until the graph and vector stores both hold its last entity. "on" adds an enrichment
+leg (its own subscription, concurrency 8) whose enricher sleeps 50 ms; its pending/result
+events are extra work for the two legs. Then jobs/s of a 50 ms enricher at concurrency 1, 8,
+32 against concurrency / 50 ms. See the header of \`bench/enrich_bench.cc\`.
+
+\`$enrich_cmd\`
+
+$enrich_table
 MD
 echo "wrote $out" >&2

@@ -35,6 +35,9 @@
 //   TANDEM_DATA_DIR=/var/lib/tandem          → data_dir
 //   TANDEM_SERVER__PORT=9000                 → server.port
 //   TANDEM_VECTOR__EMBEDDER__API_KEY=...     → vector.embedder.api_key
+//   TANDEM_ENRICHMENT__ENRICHERS__0__URL=... → enrichment.enrichers[0].url
+//                                              (a list item by its 0-based index;
+//                                              the item must exist in the file)
 // A variable whose first segment names a top-level key is applied (and must
 // name a real key); others (TANDEM_CRASH_ROUNDS, ...) are not configuration
 // and are ignored.
@@ -54,6 +57,7 @@
 #include <vector>
 
 #include "tandem/embed.h"
+#include "tandem/enrich.h"
 #include "tandem/event.h"
 #include "tandem/graph.h"
 #include "tandem/leg.h"
@@ -99,6 +103,23 @@ struct VectorConfig {
   LegOptions leg;            // leg.name "vector"
 };
 
+// One enricher and its leg (tandem/enrich.h). The leg's name, types and dir
+// are derived: name, types, <enrichment.dir>/<name>.
+struct EnricherConfig {
+  std::string name;  // required, [a-z0-9_-]{1,64}, unique
+  std::string kind;  // required: "http" or "network_risk" (needs graph.enabled)
+  std::vector<std::string> types = {"person", "company"};
+  HttpEnricherOptions http;  // kind http: url and fields required
+  NetworkRiskOptions network_risk;
+  EnrichLegOptions leg;  // concurrency, timeout, max_attempts, backoffs, breaker, leg
+};
+
+struct EnrichmentConfig {
+  bool enabled = false;  // off by default: no enrichment leg starts
+  std::string dir;       // state stores; defaults to <data_dir>/enrich
+  std::vector<EnricherConfig> enrichers;
+};
+
 struct Config {
   std::string data_dir = "tandem-data";
   ServerConfig server;
@@ -106,6 +127,7 @@ struct Config {
   EventParserOptions events;
   GraphConfig graph;
   VectorConfig vector;
+  EnrichmentConfig enrichment;
 };
 
 // NAME=VALUE pairs of TANDEM_* variables (the whole environment may be

@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <utility>
@@ -183,6 +184,29 @@ class Reader {
     }
     *out = std::move(m);
   }
+  // A list of strings.
+  void StringList(const std::string& key, std::vector<std::string>* out) {
+    YAML::Node v = Get(key);
+    if (!v) return;
+    if (!v.IsSequence()) return Error(key, "must be a list of strings");
+    std::vector<std::string> list;
+    for (const auto& item : v) {
+      if (!item.IsScalar()) return Error(key, "must be a list of strings");
+      list.push_back(item.Scalar());
+    }
+    *out = std::move(list);
+  }
+  // A list of mappings; each item is read by a Reader named "<key>.<index>".
+  std::vector<YAML::Node> List(const std::string& key) {
+    YAML::Node v = Get(key);
+    if (!v) return {};
+    if (!v.IsSequence()) {
+      Error(key, "must be a list");
+      return {};
+    }
+    return std::vector<YAML::Node>(v.begin(), v.end());
+  }
+  std::string PathOf(const std::string& key) const { return Join(key); }
   // One of `choices`.
   void Choice(const std::string& key, std::string* out, const std::vector<std::string>& choices) {
     YAML::Node v = Get(key);
@@ -249,6 +273,77 @@ void ReadLeg(Reader r, LegOptions* o) {
     x.Duration("backoff_max", &o->redelivery.backoff_max_us);
     x.Double("jitter", &o->redelivery.jitter, 0.0, 1.0);
     x.Int("max_deliveries", &o->redelivery.max_deliveries, 1, 1000);
+  }
+}
+
+bool ValidEnricherName(const std::string& s) {
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+bool ValidEntityType(const std::string& s) {
+  if (s.empty() || s.size() > 64 || !(s[0] >= 'a' && s[0] <= 'z')) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+void ReadEnricher(Reader& x, EnricherConfig* e, std::set<std::string>* names) {
+  x.String("name", &e->name);
+  x.Choice("kind", &e->kind, {"http", "network_risk"});
+  x.StringList("types", &e->types);
+  x.String("url", &e->http.url);
+  x.StringList("fields", &e->http.fields);
+  x.String("api_key", &e->http.api_key);
+  EnrichLegOptions& o = e->leg;
+  x.Duration("timeout", &o.timeout_us);
+  x.Int("concurrency", &o.concurrency, 1, 1024);
+  x.Int("max_attempts", &o.max_attempts, 1, 1000);
+  x.Duration("initial_backoff", &o.initial_backoff_us);
+  x.Duration("max_backoff", &o.max_backoff_us);
+  x.Duration("max_not_ready", &o.max_not_ready_us);
+  x.Bool("publish_pending", &o.publish_pending);
+  {
+    Reader b = x.Section("breaker");
+    b.Int("failure_threshold", &o.breaker.failure_threshold, 0, 1'000'000);
+    b.Duration("open_duration", &o.breaker.open_duration_us);
+  }
+  ReadLeg(x.Section("leg"), &o.leg);
+  if (!ValidEnricherName(e->name)) {
+    x.Error("name", "is required and must match [a-z0-9_-]{1,64}, got \"" + e->name + "\"");
+  } else if (!names->insert(e->name).second) {
+    x.Error("name", "\"" + e->name + "\" is used by another enricher");
+  }
+  if (e->kind.empty()) x.Error("kind", "is required (http or network_risk)");
+  if (e->types.empty()) x.Error("types", "must name at least one entity type");
+  for (const std::string& t : e->types) {
+    if (!ValidEntityType(t)) x.Error("types", "\"" + t + "\" is not an entity type");
+  }
+  if (e->kind == "http") {
+    if (e->http.url.empty()) x.Error("url", "is required when kind is http");
+    if (e->http.fields.empty()) {
+      x.Error("fields", "is required when kind is http (the members the service answers with)");
+    }
+  }
+  if (o.timeout_us <= 0) x.Error("timeout", "must be > 0");
+  if (o.max_backoff_us < o.initial_backoff_us) x.Error("max_backoff", "must be >= initial_backoff");
+}
+
+void ReadEnrichment(Reader r, Config* c, std::vector<std::string>* errors) {
+  EnrichmentConfig& en = c->enrichment;
+  r.Bool("enabled", &en.enabled);
+  r.String("dir", &en.dir);
+  const std::vector<YAML::Node> items = r.List("enrichers");
+  std::set<std::string> names;
+  for (size_t i = 0; i < items.size(); ++i) {
+    Reader x(items[i], r.PathOf("enrichers") + "." + std::to_string(i), errors);
+    EnricherConfig e;
+    ReadEnricher(x, &e, &names);
+    if (en.enabled && e.kind == "network_risk" && !c->graph.enabled) {
+      x.Error("kind", "network_risk needs the graph store (graph.enabled: true)");
+    }
+    en.enrichers.push_back(std::move(e));
   }
 }
 
@@ -362,24 +457,49 @@ void ReadAll(const YAML::Node& root, Config* c, std::vector<std::string>* errors
     }
     ReadLeg(r.Section("leg"), &v.leg);
   }
+  ReadEnrichment(top.Section("enrichment"), c, errors);
 }
 
-// Writes `value` at the path `keys` of `root`, creating mappings on the way.
-void SetPath(YAML::Node root, const std::vector<std::string>& keys, const std::string& value) {
+// The index a key names in a sequence ("0", "12"); nullopt for other keys.
+std::optional<size_t> IndexKey(const std::string& key) {
+  if (key.empty() || key.size() > 6 || !std::all_of(key.begin(), key.end(), ::isdigit)) {
+    return std::nullopt;
+  }
+  return static_cast<size_t>(std::stoul(key));
+}
+
+// Writes `value` at the path `keys` of `root`, creating mappings on the way;
+// a numeric key inside a list names an existing item. False (nothing
+// written) when it names an item the list does not have.
+bool SetPath(YAML::Node root, const std::vector<std::string>& keys, const std::string& value) {
   YAML::Node node = root;
   for (size_t i = 0; i + 1 < keys.size(); ++i) {
+    if (node.IsSequence()) {
+      const std::optional<size_t> index = IndexKey(keys[i]);
+      if (!index.has_value() || *index >= node.size()) return false;
+      YAML::Node item = node[*index];
+      if (!item.IsMap()) return false;
+      node.reset(item);
+      continue;
+    }
     YAML::Node child = node[keys[i]];
-    if (!child || !child.IsMap()) {
+    // No configuration key is a number: an index under a missing key names
+    // a list item that does not exist.
+    if ((!child || child.IsNull()) && IndexKey(keys[i + 1]).has_value()) return false;
+    const bool list_next = child && child.IsSequence() && IndexKey(keys[i + 1]).has_value();
+    if (!list_next && (!child || !child.IsMap())) {
       node[keys[i]] = YAML::Node(YAML::NodeType::Map);
     }
     node.reset(node[keys[i]]);
   }
+  if (node.IsSequence()) return false;
   node[keys.back()] = value;
+  return true;
 }
 
 const std::set<std::string>& TopLevelKeys() {
-  static const std::set<std::string> keys = {"data_dir", "server", "log",
-                                             "events",   "graph",  "vector"};
+  static const std::set<std::string> keys = {"data_dir", "server", "log",       "events",
+                                             "graph",    "vector", "enrichment"};
   return keys;
 }
 
@@ -429,9 +549,12 @@ Result<Config> ParseConfig(std::string_view yaml, const EnvironmentMap& env,
         errors.push_back(name + ": malformed variable name");
         continue;
       }
-      SetPath(root, keys, value);
       std::string path;
       for (const std::string& k : keys) path += (path.empty() ? "" : ".") + k;
+      if (!SetPath(root, keys, value)) {
+        errors.push_back(path + ": no such list item (set by " + name + ")");
+        continue;
+      }
       from_env[path] = name;
     }
     Config c;
@@ -454,6 +577,13 @@ Result<Config> ParseConfig(std::string_view yaml, const EnvironmentMap& env,
     if (c.vector.leg.name.empty()) c.vector.leg.name = "vector";
     c.graph.leg.parser = c.events;
     c.vector.leg.parser = c.events;
+    if (c.enrichment.dir.empty()) c.enrichment.dir = c.data_dir + "/enrich";
+    for (EnricherConfig& e : c.enrichment.enrichers) {
+      e.leg.name = e.name;
+      e.leg.types = e.types;
+      e.leg.dir = c.enrichment.dir + "/" + e.name;
+      e.leg.leg.parser = c.events;
+    }
     return c;
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument(std::string(source) + ": " + e.what());

@@ -23,6 +23,7 @@
 
 #include "tandem/config.h"
 #include "tandem/embed.h"
+#include "tandem/enrich.h"
 #include "tandem/event.h"
 #include "tandem/graph.h"
 #include "tandem/leg.h"
@@ -66,6 +67,9 @@ struct Context {
   std::unique_ptr<Embedder> embedder;
   std::unique_ptr<VectorStore> vector;  // nullptr when vector.enabled is false
   std::vector<LegEntry> legs;
+  // Enrichers and their legs (the legs are also in `legs`, as "enrich-<name>").
+  std::vector<std::unique_ptr<Enricher>> enrichers;
+  std::vector<EnrichLeg*> enrich_legs;
   std::unique_ptr<Producer> producer;
   MetricsRegistry metrics;
   Histogram* publish_duration = nullptr;
@@ -128,6 +132,7 @@ using Register = std::function<void(const std::string& method, const std::string
 void RegisterEventRoutes(Context& ctx, const Register& reg);  // event_routes.cc
 void RegisterQueryRoutes(Context& ctx, const Register& reg);  // query_routes.cc
 void RegisterAdminRoutes(Context& ctx, const Register& reg);  // admin_routes.cc
+void RegisterAuditRoutes(Context& ctx, const Register& reg);  // audit_routes.cc
 
 // The route label of a request path for tandem_http_requests_total
 // ("/v1/entities/{id}", ...; "other" for unknown paths).

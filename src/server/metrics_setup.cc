@@ -64,6 +64,37 @@ void CollectLegs(const Context& ctx, MetricsWriter& w) {
   }
 }
 
+void CollectEnrichment(const Context& ctx, MetricsWriter& w) {
+  for (const EnrichLeg* leg : ctx.enrich_legs) {
+    const std::string name = leg->enrich_options().name;
+    const EnrichStats s = leg->enrich_stats();
+    const char* kJobs = "Enrichment jobs, by outcome";
+    const std::pair<const char*, uint64_t> outcomes[] = {
+        {"queued", s.jobs_queued},       {"resumed", s.jobs_resumed},
+        {"completed", s.jobs_completed}, {"failed", s.jobs_failed},
+        {"skipped", s.jobs_skipped},     {"superseded", s.jobs_superseded},
+        {"cancelled", s.jobs_cancelled}};
+    for (const auto& [outcome, n] : outcomes) {
+      w.Counter("tandem_enrich_jobs_total", kJobs, {{"enricher", name}, {"outcome", outcome}},
+                static_cast<double>(n));
+    }
+    w.Gauge("tandem_enrich_jobs_in_flight", "Enricher calls in progress", {{"enricher", name}},
+            static_cast<double>(s.in_flight));
+    w.Gauge("tandem_enrich_queue_depth", "Enrichment jobs recorded and not finished",
+            {{"enricher", name}}, static_cast<double>(s.queue_depth));
+    w.Gauge("tandem_enricher_breaker_state",
+            "Circuit breaker around an enricher: 0 closed, 1 half-open, 2 open",
+            {{"enricher", name}}, BreakerValue(s.breaker_state));
+    const char* kErrors = "Enricher calls that failed, by class";
+    w.Counter("tandem_enricher_errors_total", kErrors, {{"enricher", name}, {"class", "transient"}},
+              static_cast<double>(s.transient_errors));
+    w.Counter("tandem_enricher_errors_total", kErrors, {{"enricher", name}, {"class", "permanent"}},
+              static_cast<double>(s.permanent_errors));
+    w.Counter("tandem_enricher_errors_total", kErrors, {{"enricher", name}, {"class", "not_ready"}},
+              static_cast<double>(s.not_ready));
+  }
+}
+
 }  // namespace
 
 void SetUpMetrics(Context& ctx) {
@@ -77,6 +108,7 @@ void SetUpMetrics(Context& ctx) {
   ctx.metrics.AddCounter("tandem_publish_failures_total", "Publishes the log refused, by code",
                          {{"code", "no_space"}});
   ctx.metrics.AddCollector([&ctx](MetricsWriter& w) { CollectLegs(ctx, w); });
+  ctx.metrics.AddCollector([&ctx](MetricsWriter& w) { CollectEnrichment(ctx, w); });
 }
 
 }  // namespace tandem::server

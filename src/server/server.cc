@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -51,6 +52,43 @@ Result<GraphSchema> LoadSchema(const std::string& path) {
     return Status::InvalidArgument("graph.schema_file: " + path + ": " + s.status().message());
   }
   return s;
+}
+
+// One enrichment leg per configured enricher. Each leg's input hash ignores
+// the fields of every other enricher, so two enrichers of one type do not
+// re-trigger each other.
+Status AddEnrichmentLegs(Context& ctx) {
+  const EnrichmentConfig& en = ctx.config.enrichment;
+  std::vector<std::string> all_fields;
+  for (const EnricherConfig& e : en.enrichers) {
+    Result<std::unique_ptr<Enricher>> made = Status::InvalidArgument("kind: unknown");
+    if (e.kind == "http") {
+      made = NewHttpEnricher(e.http);
+    } else if (ctx.graph) {
+      made = NewNetworkRiskEnricher(*ctx.graph, e.network_risk);
+    } else {
+      made = Status::FailedPrecondition("network_risk needs graph.enabled");
+    }
+    if (!made.ok()) return made.status().WithContext("enrichment.enrichers " + e.name);
+    all_fields.insert(all_fields.end(), (*made)->fields().begin(), (*made)->fields().end());
+    ctx.enrichers.push_back(std::move(*made));
+  }
+  for (size_t i = 0; i < en.enrichers.size(); ++i) {
+    const EnricherConfig& e = en.enrichers[i];
+    EnrichLegOptions o = e.leg;
+    const std::vector<std::string>& own = ctx.enrichers[i]->fields();
+    for (const std::string& f : all_fields) {
+      if (std::find(own.begin(), own.end(), f) == own.end()) o.ignored_fields.push_back(f);
+    }
+    o.latency = &ctx.metrics.AddHistogram("tandem_enricher_duration_seconds",
+                                          "Time of one enricher call, by enricher",
+                                          Histogram::LatencyBuckets(), {{"enricher", e.name}});
+    Result<std::unique_ptr<EnrichLeg>> leg = NewEnrichLeg(*ctx.log, *ctx.enrichers[i], o);
+    if (!leg.ok()) return leg.status().WithContext("enrichment.enrichers " + e.name);
+    ctx.enrich_legs.push_back(leg->get());
+    ctx.legs.push_back({"enrich-" + e.name, std::move(*leg)});
+  }
+  return Status::OK();
 }
 
 class ServerImpl final : public Server {
@@ -163,6 +201,7 @@ Status ServerImpl::StartLegs() {
     if (!leg.ok()) return leg.status().WithContext("vector.leg");
     ctx_.legs.push_back({"vector", std::move(*leg)});
   }
+  if (c.enrichment.enabled) TANDEM_RETURN_IF_ERROR(AddEnrichmentLegs(ctx_));
   for (server::LegEntry& e : ctx_.legs) {
     TANDEM_RETURN_IF_ERROR(e.leg->Start().WithContext(e.store + ".leg"));
   }
@@ -198,6 +237,7 @@ void ServerImpl::SetUpRoutes() {
   server::RegisterEventRoutes(ctx_, reg);
   server::RegisterQueryRoutes(ctx_, reg);
   server::RegisterAdminRoutes(ctx_, reg);
+  server::RegisterAuditRoutes(ctx_, reg);
   Context& ctx = ctx_;
   reg("GET", "/metrics", "/metrics", [&ctx](const httplib::Request&, httplib::Response& res) {
     res.set_content(ctx.metrics.Render(), "text/plain; version=0.0.4");
@@ -319,13 +359,20 @@ Status ServerImpl::Stop() {
     http_.stop();
     listener_.join();
   }
-  // 2. Legs finish the batch in hand and commit their positions.
+  // 2. Legs finish the batch in hand and commit their positions; the
+  // enrichment legs first, as they publish into the log the others read.
   Status result;
+  for (EnrichLeg* e : ctx_.enrich_legs) {
+    Status s = e->Stop();
+    if (!s.ok() && result.ok()) result = s.WithContext("enrich-" + e->enrich_options().name + ".leg");
+  }
   for (server::LegEntry& e : ctx_.legs) {
     Status s = e.leg->Stop();
     if (!s.ok() && result.ok()) result = s.WithContext(e.store + ".leg");
   }
   ctx_.legs.clear();
+  ctx_.enrich_legs.clear();
+  ctx_.enrichers.clear();  // after their legs, before the graph store they read
   // 3. Stores (the vector store snapshots its indexes) and the log.
   if (ctx_.vector) {
     Status s = ctx_.vector->SaveSnapshots();

@@ -159,6 +159,78 @@ TEST(Config, EnvironmentOverridesTheFile) {
       << m;
 }
 
+TEST(Config, EnrichmentSectionMapsOntoTheLegOptions) {
+  const Config d = MustParse("");
+  EXPECT_FALSE(d.enrichment.enabled);
+  EXPECT_TRUE(d.enrichment.enrichers.empty());
+  EXPECT_EQ(d.enrichment.dir, d.data_dir + "/enrich");
+  const Config c = MustParse(
+      "data_dir: /d\n"
+      "enrichment:\n"
+      "  enabled: true\n"
+      "  enrichers:\n"
+      "    - {name: risk, kind: network_risk}\n"
+      "    - name: kyc\n"
+      "      kind: http\n"
+      "      types: [person]\n"
+      "      url: http://127.0.0.1:9/kyc\n"
+      "      fields: [kyc_level]\n"
+      "      timeout: 2s\n"
+      "      concurrency: 32\n"
+      "      max_attempts: 3\n"
+      "      initial_backoff: 10ms\n"
+      "      max_backoff: 1s\n"
+      "      breaker: {failure_threshold: 2, open_duration: 30s}\n",
+      {{"TANDEM_ENRICHMENT__ENRICHERS__1__URL", "http://127.0.0.1:8/kyc"}});
+  ASSERT_EQ(c.enrichment.enrichers.size(), 2u);
+  const EnricherConfig& risk = c.enrichment.enrichers[0];
+  EXPECT_EQ(risk.kind, "network_risk");
+  EXPECT_EQ(risk.types, (std::vector<std::string>{"person", "company"}));
+  EXPECT_EQ(risk.leg.name, "risk");
+  EXPECT_EQ(risk.leg.dir, "/d/enrich/risk");
+  EXPECT_EQ(risk.leg.concurrency, EnrichLegOptions().concurrency);
+  const EnricherConfig& kyc = c.enrichment.enrichers[1];
+  EXPECT_EQ(kyc.http.url, "http://127.0.0.1:8/kyc");  // the environment wins
+  EXPECT_EQ(kyc.http.fields, std::vector<std::string>{"kyc_level"});
+  EXPECT_EQ(kyc.leg.types, std::vector<std::string>{"person"});
+  EXPECT_EQ(kyc.leg.timeout_us, 2'000'000);
+  EXPECT_EQ(kyc.leg.concurrency, 32u);
+  EXPECT_EQ(kyc.leg.max_attempts, 3u);
+  EXPECT_EQ(kyc.leg.initial_backoff_us, 10'000);
+  EXPECT_EQ(kyc.leg.max_backoff_us, 1'000'000);
+  EXPECT_EQ(kyc.leg.breaker.failure_threshold, 2u);
+  EXPECT_EQ(kyc.leg.breaker.open_duration_us, 30'000'000);
+}
+
+TEST(Config, EnrichmentProblemsNameTheItemAndKey) {
+  const std::string m = Problems(
+      "graph: {enabled: false}\n"
+      "enrichment:\n"
+      "  enabled: true\n"
+      "  enrichers:\n"
+      "    - {name: a, kind: http, concurrency: 0}\n"
+      "    - {name: a, kind: network_risk, types: [Person], colour: red}\n"
+      "    - {kind: magic}\n");
+  for (const char* want : {
+           "enrichment.enrichers.0.url: is required when kind is http",
+           "enrichment.enrichers.0.fields: is required when kind is http",
+           "enrichment.enrichers.0.concurrency: must be an integer 1..1024, got \"0\"",
+           "enrichment.enrichers.1.name: \"a\" is used by another enricher",
+           "enrichment.enrichers.1.types: \"Person\" is not an entity type",
+           "enrichment.enrichers.1.colour: unknown key",
+           "enrichment.enrichers.1.kind: network_risk needs the graph store",
+           "enrichment.enrichers.2.kind: must be one of http, network_risk, got \"magic\"",
+           "enrichment.enrichers.2.name: is required",
+       }) {
+    EXPECT_NE(m.find(want), std::string::npos) << want << "\n" << m;
+  }
+  const std::string env = Problems("", {{"TANDEM_ENRICHMENT__ENRICHERS__3__URL", "x"}});
+  EXPECT_NE(env.find("enrichment.enrichers.3.url: no such list item (set by "
+                     "TANDEM_ENRICHMENT__ENRICHERS__3__URL)"),
+            std::string::npos)
+      << env;
+}
+
 TEST(Config, MissingFileIsNotFound) {
   Result<Config> c = LoadConfigFile("/nonexistent/tandem.yaml", {});
   EXPECT_TRUE(c.status().IsNotFound()) << c.status().ToString();
