@@ -12,12 +12,16 @@ DEB_PACKAGES = build-essential cmake pkg-config git ca-certificates \
   libgtest-dev libgmock-dev libbenchmark-dev \
   libsimdjson-dev libzstd-dev libxxhash-dev libcli11-dev libfmt-dev \
   librocksdb-dev libhnswlib-dev nlohmann-json3-dev libcpp-httplib-dev libyaml-cpp-dev \
-  libspdlog-dev uuid-dev libssl-dev \
-  curl jq
+  libspdlog-dev uuid-dev libssl-dev libhiredis-dev redis-server redis-tools \
+  libpqxx-dev libpq-dev postgresql postgresql-client librdkafka-dev kcat \
+  nodejs curl jq
+# npm (the pgvector tests install PGlite from it): Debian's package unless an npm
+# is already on PATH (NodeSource's nodejs bundles one and conflicts with Debian's).
+DEB_PACKAGES += $(if $(shell command -v npm 2>/dev/null),,npm)
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build test test-long demo bench fuzz asan clean format
+.PHONY: all deps build test test-long demo bench fuzz fuzz-long asan clean format
 
 all: build
 
@@ -61,6 +65,10 @@ asan:
 fuzz:
 	CC=clang CXX=clang++ cmake -S . -B build-fuzz -DTANDEM_FUZZ=ON -DTANDEM_BUILD_TESTS=OFF -DTANDEM_BUILD_BENCH=OFF
 	cmake --build build-fuzz -j$(JOBS)
+
+# libFuzzer: every target for 10 CPU-minutes each, summary per target (fuzz/README.md).
+fuzz-long:
+	./scripts/fuzz.sh build-fuzz 10
 
 format:
 	git ls-files '*.h' '*.cc' | xargs clang-format -i

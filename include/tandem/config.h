@@ -12,6 +12,12 @@
 //   server: {listen, port, auth_token, max_body, threads, shutdown_timeout}
 //   log: {partitions, fsync, fsync_interval, segment_size, segment_age,
 //         retention_age, retention_size, compression, dedup_window, dedup_entries}
+//   bus: {kind: embedded|redis, redis: {host, port, password, db, prefix,
+//         partitions, connect_timeout, command_timeout, connections,
+//         reconnect_backoff, reconnect_backoff_max, dedup_window, max_len,
+//         retention_age, retention_check, lease_ttl, lease_renew,
+//         max_poll_interval, block,
+//         fetch_count, topic_refresh, max_record_size}}
 //   events: {max_event_size, max_depth, max_entity_id, max_text, max_batch_size,
 //            max_batch_items, allow_unknown_fields}
 //   graph: {enabled, dir, schema_file, sync, tombstone_retention, block_cache,
@@ -20,9 +26,12 @@
 //            text_fields: {type: [field, ...]}, hnsw: {m, ef_construction, ef_search},
 //            embedder: {kind: hash|http, dimension, min_ngram, max_ngram,
 //                       word_weight, seed, url, model, api_key, max_batch,
-//                       timeout, max_attempts}, leg: {...}}
-//   leg (inside graph/vector): {workers, batch_events, batch_delay, max_in_flight,
-//        from_beginning, commit_interval, retry: {initial_backoff, max_backoff,
+//                       timeout, max_attempts, max_text}, leg: {...}}
+//   enrichment: {enabled, dir, enrichers: [{name, kind, enabled, types, topics,
+//                auto_process, url, fields, api_key, timeout, concurrency, ...}]}
+//   stages: {graph: {publish, topic}, vector: {publish, topic}}
+//   leg (inside graph/vector/enrichers): {workers, batch_events, batch_delay, max_in_flight,
+//        from_beginning, ce_types, max_age, commit_interval, retry: {initial_backoff, max_backoff,
 //        multiplier, jitter, max_attempts}, breaker: {failure_threshold,
 //        open_duration}, redelivery: {backoff_base, backoff_max, max_deliveries}}
 //
@@ -56,12 +65,14 @@
 #include <string_view>
 #include <vector>
 
+#include "tandem/bus.h"
 #include "tandem/embed.h"
 #include "tandem/enrich.h"
 #include "tandem/event.h"
 #include "tandem/graph.h"
 #include "tandem/leg.h"
 #include "tandem/log.h"
+#include "tandem/stage.h"
 #include "tandem/status.h"
 #include "tandem/vector.h"
 
@@ -79,6 +90,9 @@ struct ServerConfig {
   uint32_t threads = 8;  // HTTP worker threads (1..256)
   // How long SIGTERM waits for in-flight requests and the legs to drain.
   int64_t shutdown_timeout_us = 10'000'000;
+  // GET /v1/search&enrich=N: at most this many graph vertices of context per
+  // hit (1..10,000; default 50), so a hub entity cannot blow up a response.
+  uint32_t search_context_vertices = 50;
 };
 
 struct EmbedderConfig {
@@ -87,8 +101,31 @@ struct EmbedderConfig {
   HttpEmbedderOptions http;   // used when kind == "http" (url, model, dimension required)
 };
 
+// graph.postgres: the PostgreSQL graph store (tandem/pggraph.h), used when
+// graph.backend is "postgres". The url is never logged.
+struct PostgresGraphConfig {
+  std::string url;                       // required with backend postgres
+  std::string table_prefix = "tandem_graph";
+  uint32_t pool_size = 4;                // connections (2..64)
+  int64_t statement_timeout_us = 30'000'000;
+  int64_t acquire_timeout_us = 30'000'000;
+};
+
+// vector.pgvector: the pgvector store (tandem/pgvector.h), used when
+// vector.backend is "pgvector". HNSW parameters come from vector.hnsw.
+struct PgVectorConfig {
+  std::string url;                       // required with backend pgvector
+  std::string table_prefix = "tandem_vector";
+  std::string distance = "cosine";       // cosine | l2 | inner_product
+  int64_t statement_timeout_us = 30'000'000;
+  bool create_extension = true;          // CREATE EXTENSION IF NOT EXISTS vector
+};
+
 struct GraphConfig {
   bool enabled = true;
+  // "rocksdb" (embedded, the store.* keys) or "postgres" (graph.postgres).
+  std::string backend = "rocksdb";
+  PostgresGraphConfig postgres;
   // JSON schema file (config/banking_schema.json's format); empty: the
   // built-in banking schema.
   std::string schema_file;
@@ -98,6 +135,9 @@ struct GraphConfig {
 
 struct VectorConfig {
   bool enabled = true;
+  // "hnsw" (embedded RocksDB + hnswlib, the store.* keys) or "pgvector".
+  std::string backend = "hnsw";
+  PgVectorConfig pgvector;
   EmbedderConfig embedder;
   VectorStoreOptions store;  // store.dir defaults to <data_dir>/vector
   LegOptions leg;            // leg.name "vector"
@@ -108,6 +148,7 @@ struct VectorConfig {
 struct EnricherConfig {
   std::string name;  // required, [a-z0-9_-]{1,64}, unique
   std::string kind;  // required: "http" or "network_risk" (needs graph.enabled)
+  bool enabled = true;  // false: this enricher's leg is not built (the stage does nothing)
   std::vector<std::string> types = {"person", "company"};
   HttpEnricherOptions http;  // kind http: url and fields required
   NetworkRiskOptions network_risk;
@@ -120,14 +161,22 @@ struct EnrichmentConfig {
   std::vector<EnricherConfig> enrichers;
 };
 
+// Chained stages (tandem/stage.h): what the store legs publish downstream.
+struct StagesConfig {
+  StageConfig graph;   // publish: graph.applied CloudEvents of what the graph leg applied
+  StageConfig vector;  // publish: vector.applied
+};
+
 struct Config {
   std::string data_dir = "tandem-data";
   ServerConfig server;
   LogOptions log;  // log.dir defaults to <data_dir>/log
+  BusConfig bus;   // kind "embedded" (the log above) or "redis" (tandem/bus.h)
   EventParserOptions events;
   GraphConfig graph;
   VectorConfig vector;
   EnrichmentConfig enrichment;
+  StagesConfig stages;
 };
 
 // NAME=VALUE pairs of TANDEM_* variables (the whole environment may be

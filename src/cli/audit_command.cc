@@ -18,6 +18,7 @@
 #include <sstream>
 #include <string>
 
+#include "backend/backend.h"
 #include "cli/client.h"
 #include "cli/commands.h"
 #include "tandem/audit.h"
@@ -58,7 +59,7 @@ Result<GraphSchema> LoadGraphSchema(const std::string& path) {
 Status OfflineData::Open(const Config& config, bool graph_store, bool vector_store) {
   // The stores first: their RocksDB LOCK is what tells a running server apart.
   TANDEM_RETURN_IF_ERROR(OpenStores(config, graph_store, vector_store, "", ""));
-  Result<std::unique_ptr<Log>> l = Log::Open(config.log);
+  Result<std::unique_ptr<Log>> l = OpenBus(config.bus, config.log);  // the embedded log or Redis
   if (!l.ok()) return DataDirInUse(l.status().WithContext("log " + config.log.dir));
   log = std::move(l).value();
   return Status::OK();
@@ -66,25 +67,17 @@ Status OfflineData::Open(const Config& config, bool graph_store, bool vector_sto
 
 Status OfflineData::OpenStores(const Config& config, bool graph_store, bool vector_store,
                                const std::string& graph_dir, const std::string& vector_dir) {
+  // graph.backend / vector.backend pick the stores (src/backend).
   if (graph_store && config.graph.enabled) {
-    GraphStoreOptions o = config.graph.store;
-    if (!graph_dir.empty()) o.dir = graph_dir;
-    TANDEM_ASSIGN_OR_RETURN(o.schema, LoadGraphSchema(config.graph.schema_file));
-    Result<std::unique_ptr<GraphStore>> g = OpenGraphStore(o);
-    if (!g.ok()) return DataDirInUse(g.status().WithContext("graph store " + o.dir));
+    TANDEM_ASSIGN_OR_RETURN(GraphSchema schema, LoadGraphSchema(config.graph.schema_file));
+    Result<std::unique_ptr<GraphStore>> g = OpenGraphBackend(config, schema, graph_dir);
+    if (!g.ok()) return DataDirInUse(g.status());
     graph = std::move(g).value();
   }
   if (vector_store && config.vector.enabled) {
-    const EmbedderConfig& e = config.vector.embedder;
-    Result<std::unique_ptr<Embedder>> emb =
-        e.kind == "http" ? NewHttpEmbedder(e.http) : NewHashEmbedder(e.hash);
-    if (!emb.ok()) return emb.status().WithContext("vector.embedder");
-    embedder = std::move(emb).value();
-    VectorStoreOptions o = config.vector.store;
-    if (!vector_dir.empty()) o.dir = vector_dir;
-    o.embedder = embedder.get();
-    Result<std::unique_ptr<VectorStore>> v = OpenVectorStore(o);
-    if (!v.ok()) return DataDirInUse(v.status().WithContext("vector store " + o.dir));
+    TANDEM_ASSIGN_OR_RETURN(embedder, OpenEmbedder(config.vector.embedder));
+    Result<std::unique_ptr<VectorStore>> v = OpenVectorBackend(config, embedder.get(), vector_dir);
+    if (!v.ok()) return DataDirInUse(v.status());
     vector = std::move(v).value();
   }
   return Status::OK();

@@ -253,6 +253,8 @@ void ReadLeg(Reader r, LegOptions* o) {
   r.Duration("batch_delay", &o->max_batch_delay_us);
   r.Int("max_in_flight", &o->max_in_flight_events, 0, 10'000'000);
   r.Bool("from_beginning", &o->from_beginning);
+  r.StringList("ce_types", &o->ce_types);
+  r.Duration("max_age", &o->max_age_us, /*allow_negative=*/true);
   r.Duration("commit_interval", &o->commit_interval_us);
   {
     Reader x = r.Section("retry");
@@ -292,7 +294,10 @@ bool ValidEntityType(const std::string& s) {
 void ReadEnricher(Reader& x, EnricherConfig* e, std::set<std::string>* names) {
   x.String("name", &e->name);
   x.Choice("kind", &e->kind, {"http", "network_risk"});
+  x.Bool("enabled", &e->enabled);
   x.StringList("types", &e->types);
+  x.StringList("topics", &e->leg.topics);
+  x.Bool("auto_process", &e->leg.auto_process);
   x.String("url", &e->http.url);
   x.StringList("fields", &e->http.fields);
   x.String("api_key", &e->http.api_key);
@@ -347,6 +352,92 @@ void ReadEnrichment(Reader r, Config* c, std::vector<std::string>* errors) {
   }
 }
 
+// bus: {kind, redis: {...}} (RedisBusOptions in tandem/bus.h documents each).
+// bus.kafka: KafkaOptions (tandem/kafka.h), durations in the config's units.
+void ReadKafka(Reader k, KafkaOptions* o) {
+  k.String("bootstrap_servers", &o->bootstrap_servers);
+  k.String("client_id", &o->client_id);
+  k.String("topic_prefix", &o->topic_prefix);
+  k.String("group_prefix", &o->group_prefix);
+  k.Int("partitions", &o->default_partitions, 1, 10'000);
+  k.Int("replication_factor", &o->replication_factor, 1, 32);
+  std::string creation = o->topic_creation == KafkaTopicCreation::kAdmin ? "admin" : "auto";
+  k.Choice("topic_creation", &creation, {"admin", "auto"});
+  o->topic_creation =
+      creation == "admin" ? KafkaTopicCreation::kAdmin : KafkaTopicCreation::kBrokerAuto;
+  k.Size("batch_size", &o->batch_bytes, 1024, int64_t{1} << 30);
+  k.Size("max_record_size", &o->max_record_bytes, 1024, uint64_t{256} << 20);
+  k.Int("max_buffered_per_partition", &o->max_buffered_per_partition, 1, 10'000'000);
+  k.Int("dedup_max_entries", &o->dedup_max_entries, 0, 100'000'000);
+  const std::pair<const char*, int64_t*> durations[] = {
+      {"request_timeout", &o->request_timeout_ms},
+      {"delivery_timeout", &o->delivery_timeout_ms},
+      {"linger", &o->linger_ms},
+      {"session_timeout", &o->session_timeout_ms},
+      {"max_poll_interval", &o->max_poll_interval_ms},
+      {"metadata_refresh", &o->metadata_refresh_ms},
+      {"dedup_window", &o->dedup_window_ms}};
+  for (const auto& [key, ms] : durations) {
+    int64_t us = *ms * 1000;
+    k.Duration(key, &us);
+    *ms = us / 1000;
+  }
+}
+
+void ReadBus(Reader r, BusConfig* b) {
+  r.Choice("kind", &b->kind, {"embedded", "redis", "kafka"});
+  ReadKafka(r.Section("kafka"), &b->kafka);
+  Reader x = r.Section("redis");
+  RedisBusOptions& o = b->redis;
+  x.String("host", &o.host);
+  x.Int("port", &o.port, 1, 65535);
+  x.String("password", &o.password);
+  x.Int("db", &o.db, 0, 1'000'000);
+  x.String("prefix", &o.prefix);
+  x.Int("partitions", &o.default_partitions, 1, 1024);
+  x.Int("connections", &o.connections, 1, 256);
+  x.Int("fetch_count", &o.fetch_count, 1, 100'000);
+  x.Int("max_len", &o.max_len, -1, std::numeric_limits<int64_t>::max());
+  x.Size("max_record_size", &o.max_record_bytes, 1024, uint64_t{256} << 20);
+  const std::pair<const char*, int64_t*> durations[] = {
+      {"connect_timeout", &o.connect_timeout_ms},
+      {"command_timeout", &o.command_timeout_ms},
+      {"reconnect_backoff", &o.reconnect_backoff_base_ms},
+      {"reconnect_backoff_max", &o.reconnect_backoff_max_ms},
+      {"dedup_window", &o.dedup_window_ms},
+      {"retention_check", &o.retention_check_ms},
+      {"lease_ttl", &o.lease_ttl_ms},
+      {"lease_renew", &o.lease_renew_ms},
+      {"max_poll_interval", &o.max_poll_interval_ms},
+      {"block", &o.block_ms},
+      {"topic_refresh", &o.topic_refresh_ms}};
+  for (const auto& [key, ms] : durations) {
+    int64_t us = *ms * 1000;
+    x.Duration(key, &us);
+    *ms = us / 1000;
+  }
+  int64_t us = o.retention_ms * 1000;
+  x.Duration("retention_age", &us, /*allow_negative=*/true);
+  o.retention_ms = us < 0 ? -1 : us / 1000;
+  if (o.prefix.empty()) x.Error("prefix", "must not be empty");
+  if (o.lease_renew_ms <= 0 || o.lease_renew_ms * 2 >= o.lease_ttl_ms) {
+    x.Error("lease_renew", "must be positive and below half of lease_ttl");
+  }
+  if (o.block_ms <= 0) x.Error("block", "must be positive");
+  if (b->kind == "kafka" && b->kafka.bootstrap_servers.empty()) {
+    r.Section("kafka").Error("bootstrap_servers", "required when bus.kind is kafka");
+  }
+}
+
+// stages: {graph: {publish, topic}, vector: {publish, topic}} (tandem/stage.h).
+void ReadStages(Reader r, Config* c) {
+  for (auto [name, stage] : {std::pair{"graph", &c->stages.graph}, {"vector", &c->stages.vector}}) {
+    Reader x = r.Section(name);
+    x.Bool("publish", &stage->publish);
+    x.String("topic", &stage->topic);
+  }
+}
+
 void ReadAll(const YAML::Node& root, Config* c, std::vector<std::string>* errors) {
   Reader top(root, "", errors);
   top.String("data_dir", &c->data_dir);
@@ -358,6 +449,7 @@ void ReadAll(const YAML::Node& root, Config* c, std::vector<std::string>* errors
     r.Size("max_body", &c->server.max_body_bytes, 1024, uint64_t{1} << 30);
     r.Int("threads", &c->server.threads, 1, 256);
     r.Duration("shutdown_timeout", &c->server.shutdown_timeout_us);
+    r.Int("search_context_vertices", &c->server.search_context_vertices, 1, 10'000);
   }
   {
     Reader r = top.Section("log");
@@ -388,6 +480,7 @@ void ReadAll(const YAML::Node& root, Config* c, std::vector<std::string>* errors
     o.dedup_window_ms = us / 1000;
     r.Int("dedup_entries", &o.dedup_max_entries, 0, 100'000'000);
   }
+  ReadBus(top.Section("bus"), &c->bus);
   {
     Reader r = top.Section("events");
     EventParserOptions& o = c->events;
@@ -410,6 +503,18 @@ void ReadAll(const YAML::Node& root, Config* c, std::vector<std::string>* errors
     r.Size("block_cache", &g.store.block_cache_bytes, 0, uint64_t{1} << 40);
     r.Size("write_buffer", &g.store.write_buffer_bytes, 1 << 20, uint64_t{1} << 34);
     r.Int("known_vertices", &g.store.known_vertex_cache_entries, 0, 1'000'000'000);
+    r.Choice("backend", &g.backend, {"rocksdb", "postgres"});
+    {
+      Reader p = r.Section("postgres");
+      p.String("url", &g.postgres.url);
+      p.String("table_prefix", &g.postgres.table_prefix);
+      p.Int("pool_size", &g.postgres.pool_size, 2, 64);
+      p.Duration("statement_timeout", &g.postgres.statement_timeout_us);
+      p.Duration("acquire_timeout", &g.postgres.acquire_timeout_us);
+    }
+    if (g.backend == "postgres" && g.postgres.url.empty()) {
+      errors->push_back("graph.postgres.url: required when graph.backend is postgres");
+    }
     ReadLeg(r.Section("leg"), &g.leg);
   }
   {
@@ -423,6 +528,18 @@ void ReadAll(const YAML::Node& root, Config* c, std::vector<std::string>* errors
     r.StringListMap("text_fields", &v.store.text_fields);
     r.Size("block_cache", &v.store.block_cache_bytes, 0, uint64_t{1} << 40);
     r.Size("write_buffer", &v.store.write_buffer_bytes, 1 << 20, uint64_t{1} << 34);
+    r.Choice("backend", &v.backend, {"hnsw", "pgvector"});
+    {
+      Reader p = r.Section("pgvector");
+      p.String("url", &v.pgvector.url);
+      p.String("table_prefix", &v.pgvector.table_prefix);
+      p.Choice("distance", &v.pgvector.distance, {"cosine", "l2", "inner_product"});
+      p.Duration("statement_timeout", &v.pgvector.statement_timeout_us);
+      p.Bool("create_extension", &v.pgvector.create_extension);
+    }
+    if (v.backend == "pgvector" && v.pgvector.url.empty()) {
+      errors->push_back("vector.pgvector.url: required when vector.backend is pgvector");
+    }
     {
       Reader h = r.Section("hnsw");
       h.Int("m", &v.store.hnsw_m, 2, 100);
@@ -448,6 +565,9 @@ void ReadAll(const YAML::Node& root, Config* c, std::vector<std::string>* errors
       e.Int("max_batch", &x.max_batch, 1, 10'000);
       e.Duration("timeout", &x.timeout_us);
       e.Int("max_attempts", &x.max_attempts, 1, 100);
+      size_t max_text = 0;  // both embedders refuse longer texts (kTooLarge → DLQ)
+      e.Size("max_text", &max_text, 1, uint64_t{16} << 20);
+      if (max_text != 0) h.max_text_bytes = x.max_text_bytes = max_text;
       if (v.embedder.kind == "http" && v.enabled) {
         if (x.url.empty()) e.Error("url", "is required when kind is http");
         if (x.model.empty()) e.Error("model", "is required when kind is http");
@@ -458,6 +578,7 @@ void ReadAll(const YAML::Node& root, Config* c, std::vector<std::string>* errors
     ReadLeg(r.Section("leg"), &v.leg);
   }
   ReadEnrichment(top.Section("enrichment"), c, errors);
+  ReadStages(top.Section("stages"), c);
 }
 
 // The index a key names in a sequence ("0", "12"); nullopt for other keys.
@@ -498,8 +619,8 @@ bool SetPath(YAML::Node root, const std::vector<std::string>& keys, const std::s
 }
 
 const std::set<std::string>& TopLevelKeys() {
-  static const std::set<std::string> keys = {"data_dir", "server", "log",       "events",
-                                             "graph",    "vector", "enrichment"};
+  static const std::set<std::string> keys = {"data_dir", "server", "log",       "bus",  "events",
+                                             "graph",    "vector", "enrichment", "stages"};
   return keys;
 }
 

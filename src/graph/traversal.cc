@@ -1,74 +1,16 @@
 // Graph reads: vertices, neighbours, k-hop expansion, shortest path, label
 // counts. Each call reads one RocksDB snapshot (ReadView).
 
-#include <algorithm>
 #include <limits>
-#include <set>
-#include <tuple>
-#include <unordered_map>
 #include <utility>
 
+#include "graph/path_search.h"
 #include "graph/rocks_graph_store.h"
 
 namespace tandem::graph_internal {
 namespace {
 
 constexpr size_t kUnlimited = std::numeric_limits<size_t>::max();
-
-Direction Reverse(Direction d) {
-  if (d == Direction::kOut) return Direction::kIn;
-  if (d == Direction::kIn) return Direction::kOut;
-  return Direction::kBoth;
-}
-
-// The end of `e` that is not `from` (`from` itself for a self-loop).
-const std::string& OtherEnd(const Edge& e, std::string_view from) {
-  return e.from == from ? e.to : e.from;
-}
-
-// One side of the bidirectional search: who discovered each vertex, by
-// which edge, at which depth.
-struct SearchSide {
-  struct Visit {
-    std::string parent;
-    Edge edge;
-    uint32_t depth = 0;
-  };
-  Direction direction;
-  std::unordered_map<std::string, Visit> visits;
-  std::vector<std::string> frontier;
-  uint32_t depth = 0;
-};
-
-// Vertices from the side's root to `v` (root first) and the edges between them.
-void Chain(const SearchSide& side, const std::string& v, std::vector<std::string>* vertices,
-           std::vector<Edge>* edges) {
-  std::string cur = v;
-  vertices->push_back(cur);
-  for (;;) {
-    const SearchSide::Visit& visit = side.visits.at(cur);
-    if (visit.depth == 0) break;
-    edges->push_back(visit.edge);
-    cur = visit.parent;
-    vertices->push_back(cur);
-  }
-  std::reverse(vertices->begin(), vertices->end());
-  std::reverse(edges->begin(), edges->end());
-}
-
-Path JoinPath(const SearchSide& forward, const SearchSide& backward, const std::string& meet) {
-  Path p;
-  Chain(forward, meet, &p.vertices, &p.edges);
-  std::vector<std::string> back_vertices;
-  std::vector<Edge> back_edges;
-  Chain(backward, meet, &back_vertices, &back_edges);
-  // back_vertices runs to..meet; append it reversed without repeating `meet`.
-  for (auto it = back_vertices.rbegin() + 1; it != back_vertices.rend(); ++it) {
-    p.vertices.push_back(*it);
-  }
-  p.edges.insert(p.edges.end(), back_edges.rbegin(), back_edges.rend());
-  return p;
-}
 
 }  // namespace
 
@@ -153,44 +95,39 @@ Result<std::vector<Edge>> RocksGraphStore::Neighbors(std::string_view id, Direct
   return out;
 }
 
+namespace {
+
+// A frontier callback of the shared traversals (graph/path_search.h) from a
+// per-vertex edge scan `edges_of(id, direction, &out)`.
+template <typename EdgesOf>
+FrontierEdgesFn PerVertex(EdgesOf edges_of) {
+  return [edges_of](const std::vector<std::string>& ids,
+                    Direction d) -> Result<std::map<std::string, std::vector<Edge>>> {
+    std::map<std::string, std::vector<Edge>> out;
+    for (const std::string& id : ids) TANDEM_RETURN_IF_ERROR(edges_of(id, d, &out[id]));
+    return out;
+  };
+}
+
+}  // namespace
+
 Result<Subgraph> RocksGraphStore::Expand(std::string_view start, const ExpandOptions& options) {
   ReadView view(*db_);
   TANDEM_ASSIGN_OR_RETURN(Vertex root, VertexAt(view, start));
-  Subgraph g;
-  std::unordered_map<std::string, uint32_t> depth_of{{root.id, 0}};
-  std::set<std::tuple<std::string, std::string, std::string>> edges_seen;
-  g.vertices.push_back({std::move(root), 0});
-  if (options.max_vertices == 0) {
-    g.vertices.clear();
-    g.truncated = true;
-    return g;
-  }
-  for (size_t i = 0; i < g.vertices.size(); ++i) {
-    const uint32_t depth = g.vertices[i].depth;
-    if (depth >= options.max_depth) continue;
-    const std::string id = g.vertices[i].vertex.id;
-    std::vector<Edge> edges;
-    TANDEM_RETURN_IF_ERROR(
-        EdgesOf(view, id, options.direction, options.edge_labels, kUnlimited, &edges));
-    for (Edge& e : edges) {
-      const std::string other = OtherEnd(e, id);
-      if (!depth_of.contains(other)) {
-        if (g.vertices.size() >= options.max_vertices) {
-          g.truncated = true;
-          continue;
-        }
-        Result<Vertex> v = VertexAt(view, other);
-        if (!v.ok()) {
-          return Status::Corruption("graph: edge " + e.from + " -" + e.label + "-> " + e.to +
-                                    " leads to a missing vertex: " + v.status().ToString());
-        }
-        depth_of.emplace(other, depth + 1);
-        g.vertices.push_back({std::move(v).value(), depth + 1});
-      }
-      if (edges_seen.emplace(e.from, e.label, e.to).second) g.edges.push_back(std::move(e));
+  auto load = [&](const std::vector<std::string>& ids) -> Result<std::map<std::string, Vertex>> {
+    std::map<std::string, Vertex> out;
+    for (const std::string& id : ids) {
+      Result<Vertex> v = VertexAt(view, id);
+      if (v.status().IsNotFound()) continue;
+      TANDEM_RETURN_IF_ERROR(v.status());
+      out.emplace(id, std::move(v).value());
     }
-  }
-  return g;
+    return out;
+  };
+  auto edges = [&](const std::string& id, Direction d, std::vector<Edge>* out) {
+    return EdgesOf(view, id, d, options.edge_labels, kUnlimited, out);
+  };
+  return BreadthFirstExpand(std::move(root), options, PerVertex(edges), load);
 }
 
 Result<std::optional<Path>> RocksGraphStore::ShortestPath(std::string_view from,
@@ -199,44 +136,10 @@ Result<std::optional<Path>> RocksGraphStore::ShortestPath(std::string_view from,
   ReadView view(*db_);
   TANDEM_RETURN_IF_ERROR(VertexAt(view, from).status());
   TANDEM_RETURN_IF_ERROR(VertexAt(view, to).status());
-  if (from == to) return std::optional<Path>(Path{{std::string(from)}, {}});
-  SearchSide fwd{options.direction, {}, {std::string(from)}, 0};
-  SearchSide bwd{Reverse(options.direction), {}, {std::string(to)}, 0};
-  fwd.visits.emplace(std::string(from), SearchSide::Visit{});
-  bwd.visits.emplace(std::string(to), SearchSide::Visit{});
-  size_t visited = 2;
-  while (fwd.depth + bwd.depth < options.max_depth && !fwd.frontier.empty() &&
-         !bwd.frontier.empty()) {
-    const bool forward = fwd.frontier.size() <= bwd.frontier.size();
-    SearchSide& side = forward ? fwd : bwd;
-    const SearchSide& other = forward ? bwd : fwd;
-    std::vector<std::string> next;
-    std::optional<std::string> meet;
-    uint32_t best = std::numeric_limits<uint32_t>::max();
-    for (const std::string& u : side.frontier) {
-      std::vector<Edge> edges;
-      TANDEM_RETURN_IF_ERROR(
-          EdgesOf(view, u, side.direction, options.edge_labels, kUnlimited, &edges));
-      for (Edge& e : edges) {
-        const std::string v = OtherEnd(e, u);
-        if (side.visits.contains(v)) continue;
-        if (++visited > options.max_visited) {
-          return Status::TooLarge("shortest path: visited more than " +
-                                  std::to_string(options.max_visited) + " vertices");
-        }
-        side.visits.emplace(v, SearchSide::Visit{u, std::move(e), side.depth + 1});
-        if (auto it = other.visits.find(v); it != other.visits.end() && it->second.depth < best) {
-          best = it->second.depth;
-          meet = v;
-        }
-        next.push_back(v);
-      }
-    }
-    ++side.depth;
-    side.frontier = std::move(next);
-    if (meet.has_value()) return std::optional<Path>(JoinPath(fwd, bwd, *meet));
-  }
-  return std::optional<Path>();
+  auto edges = [&](const std::string& id, Direction d, std::vector<Edge>* out) {
+    return EdgesOf(view, id, d, options.edge_labels, kUnlimited, out);
+  };
+  return BidirectionalShortestPath(from, to, options, PerVertex(edges));
 }
 
 Result<std::map<std::string, uint64_t>> RocksGraphStore::CountByLabel() {

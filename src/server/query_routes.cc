@@ -16,7 +16,6 @@ namespace {
 // counts are marked truncated.
 constexpr size_t kEdgeSummaryLimit = 10'000;
 constexpr size_t kEntityNeighbors = 20;
-constexpr size_t kEnrichMaxVertices = 50;
 
 Json MarkerJson(const AppliedMarker& m) {
   Json j{{"event_id", m.event_id},
@@ -194,7 +193,7 @@ void Search(Context& ctx, const httplib::Request& req, httplib::Response& res) {
     if (ctx.graph) {
       ExpandOptions o;
       o.max_depth = enrich;
-      o.max_vertices = kEnrichMaxVertices;
+      o.max_vertices = ctx.config.server.search_context_vertices;
       Result<Subgraph> s = ctx.graph->Expand(h.entity_id, o);
       if (s.ok()) {
         hit["graph"] = SubgraphJson(*s);

@@ -18,7 +18,9 @@
 #include <sstream>
 #include <thread>
 
+#include "backend/backend.h"
 #include "server/context.h"
+#include "tandem/bus.h"
 
 namespace tandem {
 namespace {
@@ -60,7 +62,12 @@ Result<GraphSchema> LoadSchema(const std::string& path) {
 Status AddEnrichmentLegs(Context& ctx) {
   const EnrichmentConfig& en = ctx.config.enrichment;
   std::vector<std::string> all_fields;
+  std::vector<const EnricherConfig*> enabled;  // a disabled stage does nothing
   for (const EnricherConfig& e : en.enrichers) {
+    if (e.enabled) enabled.push_back(&e);
+  }
+  for (const EnricherConfig* ep : enabled) {
+    const EnricherConfig& e = *ep;
     Result<std::unique_ptr<Enricher>> made = Status::InvalidArgument("kind: unknown");
     if (e.kind == "http") {
       made = NewHttpEnricher(e.http);
@@ -73,8 +80,8 @@ Status AddEnrichmentLegs(Context& ctx) {
     all_fields.insert(all_fields.end(), (*made)->fields().begin(), (*made)->fields().end());
     ctx.enrichers.push_back(std::move(*made));
   }
-  for (size_t i = 0; i < en.enrichers.size(); ++i) {
-    const EnricherConfig& e = en.enrichers[i];
+  for (size_t i = 0; i < enabled.size(); ++i) {
+    const EnricherConfig& e = *enabled[i];
     EnrichLegOptions o = e.leg;
     const std::vector<std::string>& own = ctx.enrichers[i]->fields();
     for (const std::string& f : all_fields) {
@@ -114,8 +121,6 @@ class ServerImpl final : public Server {
   Status OpenStores();
   Status StartLegs();
   void SetUpRoutes();
-  void Route(const std::string& method, const std::string& pattern, const std::string& route,
-             server::Handler handler);
   void RestoreSignals();
 
   Context ctx_;
@@ -165,26 +170,15 @@ Status ServerImpl::Bind() {
 
 Status ServerImpl::OpenStores() {
   const Config& c = ctx_.config;
-  TANDEM_ASSIGN_OR_RETURN(ctx_.log, Log::Open(c.log));
+  TANDEM_ASSIGN_OR_RETURN(ctx_.log, OpenBus(c.bus, c.log));  // bus.kind picks the Log
   ctx_.producer = std::make_unique<Producer>(*ctx_.log);
+  // graph.backend / vector.backend pick the stores (src/backend).
   if (c.graph.enabled) {
-    GraphStoreOptions o = c.graph.store;
-    o.schema = schema_;
-    Result<std::unique_ptr<GraphStore>> g = OpenGraphStore(o);
-    if (!g.ok()) return g.status().WithContext("graph store " + o.dir);
-    ctx_.graph = std::move(*g);
+    TANDEM_ASSIGN_OR_RETURN(ctx_.graph, OpenGraphBackend(c, schema_, ""));
   }
   if (c.vector.enabled) {
-    Result<std::unique_ptr<Embedder>> e = c.vector.embedder.kind == "http"
-                                              ? NewHttpEmbedder(c.vector.embedder.http)
-                                              : NewHashEmbedder(c.vector.embedder.hash);
-    if (!e.ok()) return e.status().WithContext("vector.embedder");
-    ctx_.embedder = std::move(*e);
-    VectorStoreOptions o = c.vector.store;
-    o.embedder = ctx_.embedder.get();
-    Result<std::unique_ptr<VectorStore>> v = OpenVectorStore(o);
-    if (!v.ok()) return v.status().WithContext("vector store " + o.dir);
-    ctx_.vector = std::move(*v);
+    TANDEM_ASSIGN_OR_RETURN(ctx_.embedder, OpenEmbedder(c.vector.embedder));
+    TANDEM_ASSIGN_OR_RETURN(ctx_.vector, OpenVectorBackend(c, ctx_.embedder.get(), ""));
   }
   return Status::OK();
 }
@@ -192,12 +186,14 @@ Status ServerImpl::OpenStores() {
 Status ServerImpl::StartLegs() {
   const Config& c = ctx_.config;
   if (ctx_.graph) {
-    Result<std::unique_ptr<Leg>> leg = MakeGraphLeg(*ctx_.log, *ctx_.graph, c.graph.leg);
+    Result<std::unique_ptr<Leg>> leg =
+        MakeStageLeg(*ctx_.log, *ctx_.graph, "graph", c.graph.leg, c.stages.graph);
     if (!leg.ok()) return leg.status().WithContext("graph.leg");
     ctx_.legs.push_back({"graph", std::move(*leg)});
   }
   if (ctx_.vector) {
-    Result<std::unique_ptr<Leg>> leg = MakeVectorLeg(*ctx_.log, *ctx_.vector, c.vector.leg);
+    Result<std::unique_ptr<Leg>> leg =
+        MakeStageLeg(*ctx_.log, *ctx_.vector, "vector", c.vector.leg, c.stages.vector);
     if (!leg.ok()) return leg.status().WithContext("vector.leg");
     ctx_.legs.push_back({"vector", std::move(*leg)});
   }
@@ -208,77 +204,7 @@ Status ServerImpl::StartLegs() {
   return Status::OK();
 }
 
-void ServerImpl::Route(const std::string& method, const std::string& pattern,
-                       const std::string& route, server::Handler handler) {
-  Histogram* duration = &ctx_.metrics.AddHistogram("tandem_http_request_duration_seconds",
-                                                   "Time to handle an HTTP request, by route",
-                                                   Histogram::LatencyBuckets(), {{"route", route}});
-  auto wrapped = [duration, h = std::move(handler)](const httplib::Request& req,
-                                                    httplib::Response& res) {
-    const auto started = std::chrono::steady_clock::now();
-    try {
-      h(req, res);
-    } catch (const std::exception& e) {
-      server::SendError(res, 500, "internal", std::string("unexpected: ") + e.what());
-    }
-    duration->Observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  };
-  if (method == "GET") {
-    http_.Get(pattern, wrapped);
-  } else {
-    http_.Post(pattern, wrapped);
-  }
-}
-
-void ServerImpl::SetUpRoutes() {
-  server::Register reg = [this](const std::string& m, const std::string& p, const std::string& r,
-                                server::Handler h) { Route(m, p, r, std::move(h)); };
-  server::RegisterEventRoutes(ctx_, reg);
-  server::RegisterQueryRoutes(ctx_, reg);
-  server::RegisterAdminRoutes(ctx_, reg);
-  server::RegisterAuditRoutes(ctx_, reg);
-  Context& ctx = ctx_;
-  reg("GET", "/metrics", "/metrics", [&ctx](const httplib::Request&, httplib::Response& res) {
-    res.set_content(ctx.metrics.Render(), "text/plain; version=0.0.4");
-  });
-  reg("GET", "/livez", "/livez", [](const httplib::Request&, httplib::Response& res) {
-    server::SendJson(res, 200, Json{{"status", "alive"}});
-  });
-  auto ready = [&ctx](const httplib::Request&, httplib::Response& res) {
-    if (ctx.ready.load()) return server::SendJson(res, 200, Json{{"status", "ready"}});
-    res.set_header("Retry-After", "1");
-    server::SendError(res, 503, "unavailable", ctx.stopping.load() ? "shutting down" : "starting");
-  };
-  reg("GET", "/readyz", "/readyz", ready);
-  reg("GET", "/healthz", "/healthz", ready);
-  http_.set_error_handler(
-      httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
-        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-        switch (res.status) {
-          case 404:
-            server::SendError(res, 404, "not_found", "no route for " + req.method + " " + req.path);
-            break;
-          case 413:
-            server::SendError(res, 413, "too_large",
-                              "body: larger than server.max_body (Content-Length " +
-                                  req.get_header_value("Content-Length") + ")");
-            break;
-          default:
-            server::SendError(
-                res, res.status, "http_error",
-                "HTTP " + std::to_string(res.status) + " for " + req.method + " " + req.path);
-        }
-        return httplib::Server::HandlerResponse::Handled;
-      }));
-  http_.set_logger([&ctx](const httplib::Request& req, const httplib::Response& res) {
-    ctx.metrics
-        .AddCounter("tandem_http_requests_total", "HTTP requests, by route and status code",
-                    {{"route", server::RouteLabel(req.method, req.path)},
-                     {"code", std::to_string(res.status)}})
-        .Increment();
-  });
-}
+void ServerImpl::SetUpRoutes() { server::InstallRoutes(ctx_, http_); }
 
 Status ServerImpl::Open() {
   // Configuration problems first: once bound, httplib offers no way to close

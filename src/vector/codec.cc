@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <bit>
+#include <cmath>
 #include <cstring>
 
 #include "common/coding.h"
@@ -233,6 +234,23 @@ Status DecodeJournal(uint64_t sequence, std::string_view bytes, std::vector<Inde
                               " is truncated or too long");
   }
   return Status::OK();
+}
+
+bool NormalizeVector(std::vector<float>* v) {
+  double sum = 0;
+  for (float x : *v) {
+    if (!std::isfinite(x)) return false;
+    sum += static_cast<double>(x) * x;
+  }
+  if (sum == 0) {
+    v->clear();
+    return true;
+  }
+  const double norm = std::sqrt(sum);
+  if (std::abs(norm - 1.0) > 1e-4) {
+    for (float& x : *v) x = static_cast<float>(x / norm);
+  }
+  return true;
 }
 
 }  // namespace tandem::vector_internal

@@ -78,6 +78,10 @@ std::string EncodeVector(std::span<const float> v);
 Status DecodeVector(uint64_t label, std::string_view bytes, size_t dimension,
                     std::vector<float>* out);
 
+// Makes `v` unit length; false when a value is not finite. A zero vector
+// (a text without features) is returned empty.
+bool NormalizeVector(std::vector<float>* v);
+
 // XXH3-128 of a text, as 16 bytes (big-endian high, then low half).
 std::string TextHash(std::string_view text);
 

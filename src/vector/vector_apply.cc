@@ -19,6 +19,7 @@
 
 #include "store/entity_apply.h"
 #include "vector/rocks_vector_store.h"
+#include "vector/vector_rules.h"
 
 namespace tandem::vector_internal {
 
@@ -51,35 +52,7 @@ struct BatchPlan {
 
 namespace {
 
-bool IsTransient(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kFailedPrecondition:
-    case StatusCode::kTooLarge:
-      return false;
-    default:
-      return true;  // Unavailable, IOError, Busy, and anything unexpected: retry
-  }
-}
 
-// Makes `v` unit length; false when a value is not finite. A zero vector
-// (a text without features) is returned empty.
-bool Normalize(std::vector<float>* v) {
-  double sum = 0;
-  for (float x : *v) {
-    if (!std::isfinite(x)) return false;
-    sum += static_cast<double>(x) * x;
-  }
-  if (sum == 0) {
-    v->clear();
-    return true;
-  }
-  const double norm = std::sqrt(sum);
-  if (std::abs(norm - 1.0) > 1e-4) {
-    for (float& x : *v) x = static_cast<float>(x / norm);
-  }
-  return true;
-}
 
 // The entity's state as the contract helpers see it.
 std::optional<EntityState> StateOf(std::string_view id, const std::optional<DocRecord>& d) {
@@ -96,31 +69,7 @@ std::optional<EntityState> StateOf(std::string_view id, const std::optional<DocR
 
 std::optional<std::string> RocksVectorStore::TextOf(const StoreEvent& e, const JsonValue& payload,
                                                     const DocRecord* live) const {
-  if (e.event.text_for_embedding.has_value()) {
-    if (e.event.text_for_embedding->empty()) return std::nullopt;
-    return *e.event.text_for_embedding;
-  }
-  if (auto it = options_.text_fields.find(e.event.entity_type); it != options_.text_fields.end()) {
-    std::string joined;
-    auto add = [&joined](const JsonValue& v) {
-      if (v.kind != JsonValue::Kind::kString || v.text.empty()) return;
-      if (!joined.empty()) joined.push_back(' ');
-      joined.append(v.text);
-    };
-    for (const std::string& field : it->second) {
-      const JsonValue* m = payload.Find(field);
-      if (m == nullptr) continue;
-      if (m->kind == JsonValue::Kind::kArray) {
-        for (const JsonValue& el : m->elements) add(el);
-      } else {
-        add(*m);
-      }
-    }
-    if (joined.empty()) return std::nullopt;
-    return joined;
-  }
-  if (e.event.event_type == EventType::kUpdate && live != nullptr) return live->text;
-  return std::nullopt;
+  return EmbeddingText(options_.text_fields, e, payload, live != nullptr ? &live->text : nullptr);
 }
 
 Status RocksVectorStore::PlanBatch(std::span<const StoreEvent> events, int64_t now_us,
@@ -187,13 +136,7 @@ Status RocksVectorStore::PlanBatch(std::span<const StoreEvent> events, int64_t n
 
 Status RocksVectorStore::Embed(const std::vector<std::string_view>& texts,
                                std::vector<float>* out) {
-  Status s = embedder_.Embed(texts, out);
-  if (s.ok() && out->size() != texts.size() * dimension_) {
-    s = Status::FailedPrecondition("dimension: embedder \"" + embedder_.model_id() +
-                                   "\" returned " + std::to_string(out->size()) + " values for " +
-                                   std::to_string(texts.size()) + " texts of dimension " +
-                                   std::to_string(dimension_));
-  }
+  Status s = EmbedChecked(embedder_, dimension_, texts, out);
   std::lock_guard<std::mutex> lock(stats_mu_);
   ++vcounters_.embedder_calls;
   vcounters_.embeddings_computed += texts.size();
@@ -202,46 +145,11 @@ Status RocksVectorStore::Embed(const std::vector<std::string_view>& texts,
 }
 
 Status RocksVectorStore::EmbedMissing(BatchPlan* plan, bool* found_bad) {
-  *found_bad = false;
-  if (plan->missing.empty()) return Status::OK();
-  std::vector<std::string_view> texts;
-  std::vector<const std::string*> hashes;
-  for (const auto& [hash, text] : plan->missing) {
-    texts.push_back(text);
-    hashes.push_back(&hash);
-  }
-  auto keep = [&](size_t i, std::vector<float> v) {
-    if (!Normalize(&v)) {
-      plan->bad_texts[*hashes[i]] = "text_for_embedding: the embedder returned a non-finite value";
-      *found_bad = true;
-      return;
-    }
-    plan->vectors[*hashes[i]] = std::move(v);
+  auto embed = [this](std::span<const std::string_view> texts, std::vector<float>* out) {
+    return Embed({texts.begin(), texts.end()}, out);
   };
-  std::vector<float> out;
-  Status s = Embed(texts, &out);
-  if (s.ok()) {
-    for (size_t i = 0; i < texts.size(); ++i) {
-      keep(i, std::vector<float>(out.begin() + static_cast<ptrdiff_t>(i * dimension_),
-                                 out.begin() + static_cast<ptrdiff_t>((i + 1) * dimension_)));
-    }
-    return Status::OK();
-  }
-  if (IsTransient(s)) return s.WithContext("embedder");
-  // Permanent: find the texts it refuses, one at a time.
-  for (size_t i = 0; i < texts.size(); ++i) {
-    std::vector<float> one;
-    Status si = texts.size() == 1 ? s : Embed({texts[i]}, &one);
-    if (si.ok()) {
-      keep(i, std::move(one));
-    } else if (IsTransient(si)) {
-      return si.WithContext("embedder");
-    } else {
-      plan->bad_texts[*hashes[i]] = "embedder: " + si.ToString();
-      *found_bad = true;
-    }
-  }
-  return Status::OK();
+  return EmbedNewTexts(embed, dimension_, plan->missing, &plan->vectors, &plan->bad_texts,
+                       found_bad);
 }
 
 Status RocksVectorStore::LoadBase(std::span<const StoreEvent> events, BatchPlan* plan) {

@@ -12,34 +12,9 @@
 
 #include "store/json_value.h"
 #include "vector/rocks_vector_store.h"
+#include "vector/vector_rules.h"
 
 namespace tandem::vector_internal {
-namespace {
-
-bool IsTransientEmbedError(const Status& s) {
-  return !(s.code() == StatusCode::kInvalidArgument ||
-           s.code() == StatusCode::kFailedPrecondition || s.code() == StatusCode::kTooLarge);
-}
-
-// As ApplyBatch: unit length; empty for a zero vector; false when not finite.
-bool Normalize(std::vector<float>* v) {
-  double sum = 0;
-  for (float x : *v) {
-    if (!std::isfinite(x)) return false;
-    sum += static_cast<double>(x) * x;
-  }
-  if (sum == 0) {
-    v->clear();
-    return true;
-  }
-  const double norm = std::sqrt(sum);
-  if (std::abs(norm - 1.0) > 1e-4) {
-    for (float& x : *v) x = static_cast<float>(x / norm);
-  }
-  return true;
-}
-
-}  // namespace
 
 Status RocksVectorStore::ScanEntities(std::string_view begin, std::string_view end,
                                       const EntityVisitor& fn) {
@@ -100,7 +75,7 @@ Status RocksVectorStore::RestoreVector(const std::optional<DocRecord>& before,
     if (IsTransientEmbedError(s)) return s.WithContext("embedder");
     return Status::InvalidArgument("target.content: embedder: " + s.ToString());
   }
-  if (!Normalize(&v)) {
+  if (!NormalizeVector(&v)) {
     return Status::InvalidArgument("target.content: the embedder returned a non-finite value");
   }
   *out = std::move(v);

@@ -16,13 +16,12 @@
 #include <utility>
 
 #include "vector/rocks_vector_store.h"
+#include "vector/vector_rules.h"
 
 namespace tandem::vector_internal {
 namespace {
 
 using store_internal::JsonValue;
-
-inline constexpr size_t kMaxK = 10'000;
 
 struct ParsedFilter {
   const FieldFilter* filter;
@@ -32,33 +31,11 @@ struct ParsedFilter {
 
 Status ParseFilters(const std::vector<FieldFilter>& filters, std::vector<ParsedFilter>* out) {
   for (size_t i = 0; i < filters.size(); ++i) {
-    const FieldFilter& f = filters[i];
-    const std::string where = "filters[" + std::to_string(i) + "]";
-    if (f.field.empty()) return Status::InvalidArgument(where + ".field: must not be empty");
-    Result<JsonValue> v = store_internal::ParseJson(f.value);
-    if (!v.ok()) {
-      return Status::InvalidArgument(where + ".value: not JSON (" + v.status().message() + ")");
-    }
-    const bool ordered = f.op != FieldFilter::Op::kEq && f.op != FieldFilter::Op::kNe;
-    switch (v->kind) {
-      case JsonValue::Kind::kNumber:
-      case JsonValue::Kind::kString:
-        break;
-      case JsonValue::Kind::kBool:
-      case JsonValue::Kind::kNull:
-        if (ordered) {
-          return Status::InvalidArgument(
-              where + ".value: " + std::string(store_internal::JsonKindName(v->kind)) +
-              " supports only eq and ne");
-        }
-        break;
-      default:
-        return Status::InvalidArgument(where + ".value: must be a JSON scalar, not an " +
-                                       std::string(store_internal::JsonKindName(v->kind)));
-    }
-    ParsedFilter p{&f, std::move(v).value(), 0};
-    if (p.value.kind == JsonValue::Kind::kNumber)
+    TANDEM_ASSIGN_OR_RETURN(JsonValue v, ParseFieldFilter(filters[i], i));
+    ParsedFilter p{&filters[i], std::move(v), 0};
+    if (p.value.kind == JsonValue::Kind::kNumber) {
       p.number = std::strtod(p.value.text.c_str(), nullptr);
+    }
     out->push_back(std::move(p));
   }
   return Status::OK();
@@ -111,30 +88,6 @@ bool Matches(const JsonValue& payload, const std::vector<ParsedFilter>& filters)
   return true;
 }
 
-Status ValidateQuery(const VectorQuery& q, size_t dimension) {
-  if (q.text.has_value() == q.vector.has_value()) {
-    return Status::InvalidArgument("text: exactly one of text and vector must be set");
-  }
-  if (q.k < 1 || q.k > kMaxK) {
-    return Status::InvalidArgument("k: must be 1.." + std::to_string(kMaxK) + ", got " +
-                                   std::to_string(q.k));
-  }
-  if (q.vector.has_value()) {
-    if (q.vector->size() != dimension) {
-      return Status::InvalidArgument("vector: has " + std::to_string(q.vector->size()) +
-                                     " values, the store's dimension is " +
-                                     std::to_string(dimension));
-    }
-    for (float x : *q.vector) {
-      if (!std::isfinite(x)) return Status::InvalidArgument("vector: holds a non-finite value");
-    }
-  }
-  if (q.text.has_value() && q.text->empty()) {
-    return Status::InvalidArgument("text: must not be empty");
-  }
-  return Status::OK();
-}
-
 struct Resolved {
   bool match = false;
   std::string id;
@@ -156,21 +109,10 @@ Status RocksVectorStore::ResolveLabel(const ReadView& view, uint64_t label,
 }
 
 Result<std::vector<VectorHit>> RocksVectorStore::Search(const VectorQuery& query) {
-  TANDEM_RETURN_IF_ERROR(ValidateQuery(query, dimension_));
+  TANDEM_RETURN_IF_ERROR(ValidateVectorQuery(query, dimension_));
   std::vector<ParsedFilter> filters;
   TANDEM_RETURN_IF_ERROR(ParseFilters(query.filters, &filters));
-  std::vector<float> qv;
-  if (query.text.has_value()) {
-    std::string_view t = *query.text;
-    TANDEM_RETURN_IF_ERROR(embedder_.Embed({&t, 1}, &qv).WithContext("embedder"));
-    if (qv.size() != dimension_) {
-      return Status::FailedPrecondition("dimension: the embedder returned " +
-                                        std::to_string(qv.size()) + " values, expected " +
-                                        std::to_string(dimension_));
-    }
-  } else {
-    qv = *query.vector;
-  }
+  TANDEM_ASSIGN_OR_RETURN(std::vector<float> qv, QueryVector(embedder_, dimension_, query));
   double norm = 0;
   for (float x : qv) norm += static_cast<double>(x) * x;
   if (norm == 0) return std::vector<VectorHit>{};  // no features: nothing is similar

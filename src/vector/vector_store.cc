@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "vector/rocks_vector_store.h"
+#include "store/rocks_logger.h"
 
 namespace tandem {
 namespace vector_internal {
@@ -144,6 +145,8 @@ Status CheckOrWriteMeta(rocksdb::DB& db, const VectorStoreOptions& options) {
 rocksdb::Options MakeRocksOptions(const VectorStoreOptions& options) {
   rocksdb::Options o;
   o.create_if_missing = true;
+  // Not RocksDB's LOG file on the store's own disk: see store/rocks_logger.h.
+  o.info_log = std::make_shared<store_internal::StderrRocksLogger>(options.dir);
   o.write_buffer_size = options.write_buffer_bytes;
   o.max_background_jobs = 2;
   o.memtable_prefix_bloom_size_ratio = 0.05;

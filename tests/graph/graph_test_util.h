@@ -15,6 +15,19 @@
 #include "../store/store_test_util.h"
 #include "tandem/graph.h"
 
+// Another backend's tests compile these fixtures with
+// -DTANDEM_GRAPH_TEST_BACKEND="header.h", a header defining
+// graph_test::OpenTestGraphStore for that backend (tests/pggraph).
+#ifdef TANDEM_GRAPH_TEST_BACKEND
+#include TANDEM_GRAPH_TEST_BACKEND
+#else
+namespace tandem::graph_test {
+inline Result<std::unique_ptr<GraphStore>> OpenTestGraphStore(const GraphStoreOptions& o) {
+  return OpenGraphStore(o);
+}
+}  // namespace tandem::graph_test
+#endif
+
 namespace tandem::graph_test {
 
 using store_test::Ev;
@@ -66,7 +79,7 @@ class GraphFixture : public ::testing::Test {
     o.schema = schema;
     o.clock = &clock_;
     o.tombstone_retention_us = store_test::kRetentionUs;
-    auto s = OpenGraphStore(o);
+    auto s = OpenTestGraphStore(o);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s).value();
   }
