@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -151,8 +152,19 @@ struct EnrichLegOptions {
   // [a-z0-9_-]{1,64}, required. The subscription is "enrich-<name>"; event
   // ids and DLQ headers carry it.
   std::string name;
-  // Entity types (topics) consumed; at least one.
+  // Entity types enriched; at least one. Also the topics consumed unless
+  // `topics` is set.
   std::vector<std::string> types;
+  // Topics consumed instead of `types` (default empty: the types' topics). A
+  // chained stage reads an upstream stage's output, e.g. {"graph.applied"}
+  // (tandem/stage.h) with leg.ce_types = {"tandem.graph.applied"}: enrich
+  // what the graph store applied. Events of other entity types are
+  // acknowledged without effect.
+  std::vector<std::string> topics;
+  // false: the leg folds every event into its state but queues a job only
+  // when asked (status "retry", a DLQ replay, Backfill), not for new input
+  // (default true). "Enrich on demand".
+  bool auto_process = true;
   // Directory of the leg's RocksDB state store (entities' input, jobs,
   // positions). Required; one leg per directory.
   std::string dir;
@@ -241,11 +253,66 @@ struct EnrichStats {
 // is queued or in flight; Stop drains the subscription, then lets each worker
 // finish the call in hand (a job waiting for a retry stays recorded and is
 // resumed by the next Start).
+enum class BackfillOutcome {
+  kQueued,         // a job was recorded (and the worker pool will run it)
+  kAlreadyQueued,  // the entity has an open job
+  kDeleted,        // the leg saw the entity deleted after the given state
+  kNothingToDo,    // the payload has nothing but owned fields, or another type
+};
+// "queued", "already_queued", "deleted", "nothing_to_do".
+std::string_view BackfillOutcomeName(BackfillOutcome outcome);
+
 class EnrichLeg : public Leg {
  public:
+  // Backfill (src/enrich/README.md "Backfill"): queues a job for `entity`, a
+  // live entity as another store holds it (the graph store's ScanEntities),
+  // unless the entity has an open job. When the leg's state already knows
+  // the entity (live) its own payload is used; when it never saw it (the
+  // entity is older than the log's retention, or the leg started at the
+  // end) the state is seeded from `entity` (payload and marker), so later
+  // events of the entity are ordered against that marker. The job's source
+  // position is empty (the store already holds the input). Durable like a
+  // job the sink records (one state commit). Store errors as they come.
+  virtual Result<BackfillOutcome> Backfill(const EntityState& entity) = 0;
   virtual EnrichStats enrich_stats() const = 0;
   virtual const EnrichLegOptions& enrich_options() const = 0;
 };
+
+// ---- Backfill ----------------------------------------------------------------
+
+// One page of a backfill (`tandem enrich backfill`, POST /v1/enrich/backfill):
+// scan `source` (the graph store, or the vector store without one) in
+// entity_id order after `after`, and for every live entity of `type` whose
+// payload lacks `<status field>: "completed"` of a leg, call that leg's
+// Backfill — at most `rate_per_second` of them per second (a token bucket of
+// burst 1 on `clock`). Stops after `limit` such entities or `max_scan`
+// entities visited, whichever comes first; resume with after = next_after.
+struct BackfillRequest {
+  std::string type;               // required, an entity type
+  std::string after;              // "" = from the first entity
+  size_t limit = 100;             // entities needing work per page (1..100,000)
+  size_t max_scan = 10'000;       // entities visited per page (>= 1)
+  double rate_per_second = 100;   // > 0; Backfill calls per second
+  Clock* clock = nullptr;         // nullptr = SystemClock()
+};
+
+struct BackfillReport {
+  uint64_t scanned = 0;           // entities visited (any type)
+  uint64_t matched = 0;           // live entities of the type
+  uint64_t already_enriched = 0;  // (entity, leg) pairs whose status is "completed"
+  uint64_t queued = 0;            // (entity, leg) pairs: BackfillOutcome counts
+  uint64_t already_queued = 0;
+  uint64_t deleted = 0;
+  uint64_t nothing_to_do = 0;
+  std::string next_after;         // the last entity visited
+  bool done = false;              // the scan reached the end of the store
+};
+
+// InvalidArgument naming the field for a bad request or when no leg enriches
+// `type`; the store's and the legs' errors as they come. `legs` must be
+// running for their jobs to run (jobs queued on a stopped leg wait for Start).
+Result<BackfillReport> RunBackfillPage(Store& source, std::span<EnrichLeg* const> legs,
+                                       const BackfillRequest& request);
 
 // InvalidArgument naming the option for bad options (name, types, dir,
 // concurrency, max_attempts, backoffs, jitter); the state store's errors

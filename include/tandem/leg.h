@@ -162,6 +162,11 @@ struct LegOptions {
   // Where a partition without a committed position starts: true (default) =
   // the first retained record; false = the end (skips the backlog).
   bool from_beginning = true;
+  // Chained stages (SubscriptionOptions, src/log/README.md): deliver only
+  // records whose CloudEvents type header is one of `ce_types` (empty: all),
+  // and skip records older than max_age_us at Start (< 0, default: off).
+  std::vector<std::string> ce_types;
+  int64_t max_age_us = -1;
 
   // A batch is handed to the sink when it holds max_batch_events (default 500)
   // or max_batch_delay_us (default 5 ms) after its first message arrived,

@@ -183,7 +183,39 @@ struct SubscriptionOptions {
   uint32_t max_unacked_per_consumer = 10'000;
   // Positions are written at least this often (and on Commit / Close).
   int64_t commit_interval_ms = 1000;
+
+  // ---- Chained stages (src/log/README.md "Start positions and filters").
+  // The defaults keep plain consumption. A Log implementation that does not
+  // support one of these returns InvalidArgument from Subscribe naming it.
+
+  // Where a partition without a committed position starts, overriding
+  // from_beginning for it (clamped to the retained range). Partitions not
+  // listed follow from_beginning. Ignored once a position is committed.
+  struct StartPosition {
+    std::string topic;
+    uint32_t partition = 0;
+    uint64_t offset = 0;
+  };
+  std::vector<StartPosition> start_positions;
+  // Records whose timestamp (Record::timestamp_us, the log's clock at append
+  // unless the producer set one) is older than this are acknowledged without
+  // being delivered: the subscription starts "from a time". 0 = off. A filter
+  // on every record, so it holds across restarts and for topics created later.
+  int64_t start_time_us = 0;
+  // Backlog with a maximum age: like start_time_us = (the log clock when
+  // Subscribe is called) - max_age_ms; the later of the two applies. < 0 = off
+  // (default). Recomputed at every Subscribe, so after a restart records that
+  // aged past it meanwhile are skipped too.
+  int64_t max_age_ms = -1;
+  // CloudEvents type filter: when non-empty, only records whose
+  // kCloudEventTypeHeader header equals one of these are delivered; the others
+  // (and records without the header) are acknowledged without delivery.
+  std::vector<std::string> ce_types;
 };
+
+// The record header carrying a CloudEvent's `type` (the CloudEvents Kafka
+// protocol binding's name). tandem's own CloudEvents records set it.
+inline constexpr std::string_view kCloudEventTypeHeader = "ce_type";
 
 struct MessageId {
   std::string topic;
@@ -268,7 +300,8 @@ class Log {
 
   // Reads acknowledged records with offset >= `from`, up to about `max_bytes`
   // (always at least one record when one exists). A `from` below the first
-  // retained offset starts at the first retained record.
+  // retained offset starts at the first retained record. `*out` is replaced,
+  // not appended to.
   virtual Status Read(std::string_view topic, uint32_t partition, uint64_t from,
                       size_t max_bytes, std::vector<Record>* out) = 0;
 

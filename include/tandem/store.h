@@ -187,6 +187,15 @@ AppliedMarker NextMarker(const AppliedMarker* previous, const StoreEvent& incomi
 // `now_us`. A negative retention keeps tombstones forever.
 bool TombstoneExpired(const AppliedMarker& marker, int64_t now_us, int64_t retention_us);
 
+// Derived updates never re-create an entity. An `update` whose `source`
+// starts with kDerivedSourcePrefix (the enrichment leg's status and result
+// events, "tandem/enrich/<name>") carries data computed *from* the entity; it
+// applies only to a live entity and is kSkippedStale on a missing, deleted or
+// expired one, so a result computed before a delete and published after it
+// cannot resurrect the entity as a stub (docs/store_contract.md).
+inline constexpr std::string_view kDerivedSourcePrefix = "tandem/enrich/";
+bool IsDerivedUpdate(const EntityEvent& event);
+
 // The digest contribution of one live entity: XXH64 over entity_type, NUL,
 // entity_id, NUL, the decimal version or "-", NUL, canonical payload.
 // Positions and event_ids are excluded so that stores rebuilt from a

@@ -70,7 +70,10 @@ Status FoldLog(Log& log, const EndMap& ends, std::span<const AuditTarget> target
                const AuditOptions& options, TruthDb& truth, AuditReport* report) {
   EventParser parser(options.clock != nullptr ? *options.clock : SystemClock(), options.parser);
   std::optional<TruthEntry> entry;
-  for (const auto& [tp, end] : ends) {
+  for (const auto& tp_end : ends) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one.
+    const auto& tp = tp_end.first;
+    const auto& end = tp_end.second;
     auto fold = [&](Record& r) -> Status {
       ++report->records_read;
       Result<EntityEvent> parsed = parser.Parse(r.value);

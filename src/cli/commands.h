@@ -64,6 +64,10 @@ void RegisterGenerateCommand(CLI::App& app, Action* action, int* exit_code);
 // instead of ExitCodeFor when it is not 0.
 void RegisterClientCommands(CLI::App& app, Action* action, int* exit_code);
 
+// `tandem enrich backfill` (enrich_command.cc): a client command like
+// RegisterClientCommands, driving POST /v1/enrich/backfill page by page.
+void RegisterEnrichCommand(CLI::App& app, Action* action, int* exit_code);
+
 // `tandem serve` (built when src/server is: TANDEM_HAVE_SERVER).
 void RegisterServeCommand(CLI::App& app, Action* action);
 

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   tandem::cli::RegisterLogCommands(app, &action);
   tandem::cli::RegisterGenerateCommand(app, &action, &exit_code);
   tandem::cli::RegisterClientCommands(app, &action, &exit_code);
+  tandem::cli::RegisterEnrichCommand(app, &action, &exit_code);
   tandem::cli::RegisterAuditCommand(app, &action, &exit_code);
   tandem::cli::RegisterReplayCommand(app, &action, &exit_code);
 #ifdef TANDEM_HAVE_SERVER

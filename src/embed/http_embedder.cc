@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/http_text.h"
 #include "embed/http_breaker.h"
 #include "embed/url.h"
 #include "tandem/embed.h"
@@ -20,7 +21,6 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr size_t kExcerptBytes = 200;
 constexpr size_t kMaxIdleClients = 8;
 
 bool Transient(const Status& s) {
@@ -28,38 +28,10 @@ bool Transient(const Status& s) {
          s.code() == StatusCode::kBusy;
 }
 
-std::string Excerpt(std::string_view body) {
-  std::string s(body.substr(0, kExcerptBytes));
-  for (char& c : s) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  if (body.size() > kExcerptBytes) s += "...";
-  return s;
-}
-
-// The server's own message: {"error":{"message":...}}, {"error":"..."},
-// {"message":...} (TEI, vLLM, OpenAI and Ollama differ), else the body.
-std::string ServerMessage(const std::string& body) {
-  const json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_object()) {
-    const auto err = j.find("error");
-    if (err != j.end() && err->is_string()) return err->get<std::string>();
-    if (err != j.end() && err->is_object()) {
-      const auto m = err->find("message");
-      if (m != err->end() && m->is_string()) return m->get<std::string>();
-    }
-    const auto m = j.find("message");
-    if (m != j.end() && m->is_string()) return m->get<std::string>();
-  }
-  return Excerpt(body);
-}
-
-// Retry-After in seconds (the HTTP-date form is ignored); -1 when absent.
+// Retry-After in microseconds (the HTTP-date form is ignored); -1 when absent.
 int64_t RetryAfterUs(const httplib::Response& res) {
-  if (!res.has_header("Retry-After")) return -1;
-  const std::string v = res.get_header_value("Retry-After");
-  if (v.empty() || v.size() > 9 || !std::all_of(v.begin(), v.end(), ::isdigit)) return -1;
-  return std::stoll(v) * 1'000'000;
+  const std::optional<int64_t> s = RetryAfterSeconds(res.get_header_value("Retry-After"));
+  return s.has_value() ? *s * 1'000'000 : -1;
 }
 
 // One attempt's result: the status, and the server's Retry-After.
@@ -187,17 +159,20 @@ class HttpEmbedder final : public Embedder {
     const std::string prefix = where_ + ": HTTP " + std::to_string(code) + ": ";
     if (code >= 200 && code < 300) return {ParseResponse(res.body, indexes, out)};
     if (code == 408 || code == 429 || code >= 500) {
-      return {Status::Unavailable(prefix + Excerpt(res.body)), RetryAfterUs(res)};
+      return {Status::Unavailable(prefix + BodyExcerpt(res.body)), RetryAfterUs(res)};
     }
-    if (code == 400 || code == 422) return {Status::InvalidArgument(prefix + ServerMessage(res.body))};
-    if (code == 413) return {Status::TooLarge(prefix + ServerMessage(res.body))};
+    if (code == 400 || code == 422)
+      return {Status::InvalidArgument(prefix + ServerErrorMessage(res.body))};
+    if (code == 413) return {Status::TooLarge(prefix + ServerErrorMessage(res.body))};
     if (code == 401 || code == 403) {
-      return {Status::FailedPrecondition(prefix + "check api_key: " + ServerMessage(res.body))};
+      return {
+          Status::FailedPrecondition(prefix + "check api_key: " + ServerErrorMessage(res.body))};
     }
     if (code == 404) {
-      return {Status::FailedPrecondition(prefix + "check url and model: " + ServerMessage(res.body))};
+      return {Status::FailedPrecondition(prefix +
+                                         "check url and model: " + ServerErrorMessage(res.body))};
     }
-    if (code >= 400) return {Status::InvalidArgument(prefix + ServerMessage(res.body))};
+    if (code >= 400) return {Status::InvalidArgument(prefix + ServerErrorMessage(res.body))};
     // 1xx/3xx: redirects are not followed; the url is wrong.
     return {Status::FailedPrecondition(prefix + "unexpected status (redirects are not followed)")};
   }
@@ -209,7 +184,7 @@ class HttpEmbedder final : public Embedder {
     const json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
     auto malformed = [&](std::string_view why) {
       return Status::Unavailable(where_ + ": malformed response (" + std::string(why) + "): " +
-                                 Excerpt(body));
+                                 BodyExcerpt(body));
     };
     if (!j.is_object()) return malformed("not a JSON object");
     const auto data = j.find("data");

@@ -58,6 +58,7 @@ ProduceRecord CloudEventRecord(std::string id, std::string_view type, std::strin
   r.key = std::string(entity_id);
   r.value = ce.dump(-1, ' ', false, json::error_handler_t::replace);
   r.id = std::move(id);
+  r.headers.push_back({std::string(kCloudEventTypeHeader), std::string(type)});
   return r;
 }
 
@@ -166,7 +167,8 @@ ProduceRecord DeadLetterRecord(std::string_view leg, std::string_view entity_id,
   r.id = retry.event_id;
   r.headers = {{"dlq.reason", std::string(reason)},
                {"dlq.subscription", Subscription(leg)},
-               {"dlq.topic", job.source.topic},
+               // A backfill job has no source event: its entity's topic.
+               {"dlq.topic", job.source.topic.empty() ? job.entity_type : job.source.topic},
                {"dlq.partition", std::to_string(job.source.partition)},
                {"dlq.offset", std::to_string(job.source.offset)},
                {"dlq.delivery_count", std::to_string(job.attempts)}};

@@ -25,7 +25,7 @@ class EnrichSink final : public Sink {
   EnrichSink(StateStore& state, std::mutex& state_mu, const EnrichLegOptions& o, Clock& clock,
              Counters& c, std::set<std::string> excluded)
       : state_(state), state_mu_(state_mu), o_(o), clock_(clock), c_(c),
-        excluded_(std::move(excluded)) {}
+        excluded_(std::move(excluded)), types_(o.types.begin(), o.types.end()) {}
 
   void set_runner(JobRunner* runner) { runner_ = runner; }
 
@@ -67,6 +67,46 @@ class EnrichSink final : public Sink {
     return state_.Positions();
   }
 
+  Result<BackfillOutcome> Backfill(const EntityState& entity) {
+    if (!types_.contains(entity.entity_type) || entity.deleted()) {
+      return BackfillOutcome::kNothingToDo;
+    }
+    QueuedJob queued;
+    {
+      std::lock_guard l(state_mu_);
+      Plan plan;
+      TANDEM_ASSIGN_OR_RETURN(bool had_job, HasJob(entity.entity_id, &plan));
+      if (had_job) return BackfillOutcome::kAlreadyQueued;
+      TANDEM_ASSIGN_OR_RETURN(std::optional<EntityRecord> rec, Entity(entity.entity_id, &plan));
+      EntityRecord out;
+      if (rec.has_value() && !rec->marker.deleted) {
+        out = *rec;  // the leg's own view is at least as recent for its events
+      } else if (rec.has_value() && !TombstoneExpired(rec->marker, clock_.NowMicros(),
+                                                      o_.tombstone_retention_us)) {
+        return BackfillOutcome::kDeleted;
+      } else {
+        out.entity_type = entity.entity_type;
+        out.payload = entity.payload;
+        out.marker = entity.marker;
+        if (rec.has_value()) out.job_seq = rec->job_seq;  // ids stay unique
+      }
+      TANDEM_ASSIGN_OR_RETURN(Input input, InputOf(out.entity_type, out.payload, excluded_));
+      if (input.empty) return BackfillOutcome::kNothingToDo;
+      JobRecord job;
+      job.entity_type = out.entity_type;
+      job.input_hash = input.hash;
+      job.seq = ++out.job_seq;
+      out.input_hash = input.hash;
+      queued = QueuedJob{entity.entity_id, job, out.text};
+      plan.batch.entities.emplace_back(entity.entity_id, std::move(out));
+      plan.batch.jobs.emplace_back(entity.entity_id, job);
+      TANDEM_RETURN_IF_ERROR(state_.Commit(plan.batch));
+      c_.queued.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (runner_ != nullptr) runner_->OnQueued({queued});
+    return BackfillOutcome::kQueued;
+  }
+
  private:
   struct Plan {
     std::map<std::string, EntityRecord> entities;           // written by this batch
@@ -94,6 +134,8 @@ class EnrichSink final : public Sink {
   // Not OK only for errors of the state store itself (the batch fails whole).
   Result<ApplyOutcome> ApplyOne(const StoreEvent& e, Plan* plan) {
     if (Status v = ValidateStoreEvent(e); !v.ok()) return Permanent(v.message());
+    // Another type in a chained stage's topic: not this leg's business.
+    if (!types_.contains(e.event.entity_type)) return ApplyOutcome{ApplyCode::kApplied, ""};
     const std::string& id = e.event.entity_id;
     TANDEM_ASSIGN_OR_RETURN(std::optional<EntityRecord> rec, Entity(id, plan));
     const int64_t now = clock_.NowMicros();
@@ -111,6 +153,9 @@ class EnrichSink final : public Sink {
         break;
     }
     const bool live = known && !rec->marker.deleted;
+    // The stores' rule (IsDerivedUpdate): a late result never re-creates a
+    // deleted entity, here either.
+    if (!live && IsDerivedUpdate(e.event)) return ApplyOutcome{ApplyCode::kSkippedStale, ""};
     if (live && rec->entity_type != e.event.entity_type) {
       return Permanent("entity_type: \"" + e.event.entity_type + "\" but the entity is a \"" +
                        rec->entity_type + "\"");
@@ -149,7 +194,8 @@ class EnrichSink final : public Sink {
     const bool replaced = (e.event.event_type == EventType::kCreate ||
                            e.event.event_type == EventType::kUpsert) &&
                           StringMember(out->payload, o_.status_field).empty();
-    if (input.empty || (input.hash == out->input_hash && !retry && !replaced)) {
+    if (input.empty || (input.hash == out->input_hash && !retry && !replaced) ||
+        (!o_.auto_process && !retry)) {
       ++plan->skipped;
       return Status::OK();
     }
@@ -172,6 +218,7 @@ class EnrichSink final : public Sink {
   Clock& clock_;
   Counters& c_;
   const std::set<std::string> excluded_;
+  const std::set<std::string> types_;
   JobRunner* runner_ = nullptr;
 };
 
@@ -191,6 +238,9 @@ Status Validate(const EnrichLegOptions& o) {
     if (t.empty() || t.find('.') != std::string::npos) {
       return Status::InvalidArgument("types: \"" + t + "\" is not an entity type");
     }
+  }
+  for (const std::string& t : o.topics) {
+    if (t.empty()) return Status::InvalidArgument("topics: an empty topic name");
   }
   if (o.dir.empty()) return Status::InvalidArgument("dir: must not be empty");
   if (o.concurrency == 0 || o.concurrency > 1024) {
@@ -231,7 +281,7 @@ class EnrichLegImpl final : public EnrichLeg {
   Status Init(Log& log) {
     LegOptions lo = o_.leg;
     lo.name = "enrich-" + o_.name;
-    lo.topics = o_.types;
+    lo.topics = o_.topics.empty() ? o_.types : o_.topics;
     TANDEM_ASSIGN_OR_RETURN(leg_, NewLeg(log, *sink_, lo));
     return Status::OK();
   }
@@ -273,6 +323,10 @@ class EnrichLegImpl final : public EnrichLeg {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+  }
+
+  Result<BackfillOutcome> Backfill(const EntityState& entity) override {
+    return sink_->Backfill(entity);
   }
 
   std::vector<PartitionLag> Lag() override { return leg_->Lag(); }
@@ -324,6 +378,20 @@ class EnrichLegImpl final : public EnrichLeg {
 
 }  // namespace
 }  // namespace enrich
+
+std::string_view BackfillOutcomeName(BackfillOutcome outcome) {
+  switch (outcome) {
+    case BackfillOutcome::kQueued:
+      return "queued";
+    case BackfillOutcome::kAlreadyQueued:
+      return "already_queued";
+    case BackfillOutcome::kDeleted:
+      return "deleted";
+    case BackfillOutcome::kNothingToDo:
+      return "nothing_to_do";
+  }
+  return "unknown";
+}
 
 Result<std::unique_ptr<EnrichLeg>> NewEnrichLeg(Log& log, Enricher& enricher,
                                                 const EnrichLegOptions& options) {

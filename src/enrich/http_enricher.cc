@@ -4,12 +4,13 @@
 #include <httplib.h>
 
 #include <algorithm>
-#include <cctype>
+#include <optional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "common/http_text.h"
 #include "embed/url.h"
 #include "tandem/enrich.h"
 
@@ -18,38 +19,10 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr size_t kExcerptBytes = 200;
-
-std::string Excerpt(std::string_view body) {
-  std::string s(body.substr(0, kExcerptBytes));
-  for (char& c : s) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  if (body.size() > kExcerptBytes) s += "...";
-  return s;
-}
-
-// {"error":{"message":...}}, {"error":"..."}, {"message":...}, else the body.
-std::string ServerMessage(const std::string& body) {
-  const json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_object()) {
-    const auto err = j.find("error");
-    if (err != j.end() && err->is_string()) return err->get<std::string>();
-    if (err != j.end() && err->is_object()) {
-      const auto m = err->find("message");
-      if (m != err->end() && m->is_string()) return m->get<std::string>();
-    }
-    const auto m = j.find("message");
-    if (m != j.end() && m->is_string()) return m->get<std::string>();
-  }
-  return Excerpt(body);
-}
-
+// " (Retry-After <n> s)" when the answer carries one, for the error message.
 std::string RetryAfter(const httplib::Response& res) {
-  if (!res.has_header("Retry-After")) return "";
-  const std::string v = res.get_header_value("Retry-After");
-  if (v.empty() || v.size() > 9 || !std::all_of(v.begin(), v.end(), ::isdigit)) return "";
-  return " (Retry-After " + v + " s)";
+  const std::optional<int64_t> s = RetryAfterSeconds(res.get_header_value("Retry-After"));
+  return s.has_value() ? " (Retry-After " + std::to_string(*s) + " s)" : "";
 }
 
 class HttpEnricher final : public Enricher {
@@ -101,14 +74,15 @@ class HttpEnricher final : public Enricher {
     if (code >= 200 && code < 300) {
       const json j = json::parse(res.body, nullptr, /*allow_exceptions=*/false);
       if (!j.is_object()) {
-        return Status::Unavailable(prefix + "answer is not a JSON object: " + Excerpt(res.body));
+        return Status::Unavailable(prefix +
+                                   "answer is not a JSON object: " + BodyExcerpt(res.body));
       }
       return j.dump(-1, ' ', false, json::error_handler_t::replace);
     }
     if (code == 408 || code == 429 || code >= 500) {
-      return Status::Unavailable(prefix + Excerpt(res.body) + RetryAfter(res));
+      return Status::Unavailable(prefix + BodyExcerpt(res.body) + RetryAfter(res));
     }
-    if (code >= 400) return Status::InvalidArgument(prefix + ServerMessage(res.body));
+    if (code >= 400) return Status::InvalidArgument(prefix + ServerErrorMessage(res.body));
     return Status::FailedPrecondition(prefix + "unexpected status (redirects are not followed)");
   }
 

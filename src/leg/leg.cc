@@ -63,6 +63,8 @@ SubscriptionOptions ToSubscriptionOptions(const LegOptions& o) {
   s.name = o.name;
   s.topics = o.topics;
   s.from_beginning = o.from_beginning;
+  s.ce_types = o.ce_types;
+  s.max_age_ms = o.max_age_us < 0 ? -1 : o.max_age_us / 1000;
   s.nack_backoff_base_ms = CeilMs(o.redelivery.backoff_base_us);
   s.nack_backoff_max_ms = CeilMs(o.redelivery.backoff_max_us);
   s.nack_backoff_jitter = o.redelivery.jitter;

@@ -66,6 +66,16 @@ Result<std::unique_ptr<Subscription>> OpenSubscription(LogImpl& log,
                                                        const SubscriptionOptions& options) {
   TANDEM_RETURN_IF_ERROR(ValidateSubscriptionName(options.name));
   for (const std::string& t : options.topics) TANDEM_RETURN_IF_ERROR(ValidateTopicName(t));
+  for (const SubscriptionOptions::StartPosition& p : options.start_positions) {
+    TANDEM_RETURN_IF_ERROR(ValidateTopicName(p.topic).WithContext("start_positions"));
+  }
+  if (options.start_time_us < 0) {
+    return Status::InvalidArgument("start_time_us: must be >= 0 (0 = off), got " +
+                                   std::to_string(options.start_time_us));
+  }
+  for (const std::string& t : options.ce_types) {
+    if (t.empty()) return Status::InvalidArgument("ce_types: an empty type never matches");
+  }
   auto core = std::make_shared<SubscriptionCore>(log, options);
   Status s = core->Start();
   if (!s.ok()) {
@@ -104,11 +114,23 @@ Status SubscriptionCore::ReadPlan(std::vector<FetchResult>& plan, uint64_t budge
   return Status::OK();
 }
 
+namespace {
+
+int64_t SkipBeforeUs(const SubscriptionOptions& o, Clock& clock) {
+  int64_t t = o.start_time_us;
+  if (o.max_age_ms >= 0) t = std::max(t, clock.NowMicros() - o.max_age_ms * 1000);
+  return std::max<int64_t>(t, 0);
+}
+
+}  // namespace
+
 SubscriptionCore::SubscriptionCore(LogImpl& log, const SubscriptionOptions& options)
     : log_(log),
       clock_(log.clock()),
       options_(options),
       wanted_topics_(options.topics.begin(), options.topics.end()),
+      skip_before_us_(SkipBeforeUs(options, log.clock())),
+      ce_types_(options.ce_types.begin(), options.ce_types.end()),
       dispatcher_(options.max_unacked_per_consumer),
       random_(StableHash64(options.name)),
       store_(log.fs(), log.SubscriptionPath(options.name)) {}
@@ -167,6 +189,15 @@ bool SubscriptionCore::Wanted(const std::string& topic) const {
   return wanted_topics_.count(topic) > 0;
 }
 
+bool SubscriptionCore::Deliverable(const Record& rec) const {
+  if (rec.timestamp_us < skip_before_us_) return false;
+  if (ce_types_.empty()) return true;
+  for (const Header& h : rec.headers) {
+    if (h.key == kCloudEventTypeHeader) return ce_types_.contains(h.value);
+  }
+  return false;
+}
+
 // Adds streams for topics not seen yet. `initial`: topics existing when the
 // subscription opens (they honour from_beginning); later topics start at 0.
 Status SubscriptionCore::RefreshTopics(bool initial) {
@@ -216,6 +247,10 @@ std::unique_ptr<SubscriptionCore::Stream> SubscriptionCore::NewStream(Topic& t, 
     *unpositioned = true;
     const bool at_end = initial && !options_.from_beginning;
     s->cursor = at_end ? s->source->end_offset() : s->source->start_offset();
+    for (const SubscriptionOptions::StartPosition& sp : options_.start_positions) {
+      if (sp.topic != s->topic || sp.partition != p) continue;
+      s->cursor = std::clamp(sp.offset, s->source->start_offset(), s->source->end_offset());
+    }
   }
   s->tracker = AckTracker(s->cursor);
   return s;
@@ -357,6 +392,10 @@ void SubscriptionCore::ApplyFetch(FetchResult& r) {
     // Offsets the partition skipped (retention, compaction) are never delivered.
     if (rec.offset > s.cursor) s.tracker.AckRange(s.cursor, rec.offset);
     s.cursor = rec.offset + 1;
+    if (!Deliverable(rec)) {
+      s.tracker.Ack(rec.offset);
+      continue;
+    }
     dispatcher_.Enqueue(r.stream, std::move(rec), now);
   }
   if (r.records.empty() && r.start_offset > s.cursor) {

@@ -44,7 +44,12 @@
 //    retained offset, or, with from_beginning = false, at the end, but only
 //    for topics that existed when the subscription was opened: records of a
 //    topic created later are all newer than the subscription, so it is read
-//    from its beginning.
+//    from its beginning. SubscriptionOptions::start_positions override that
+//    start per partition.
+//  * Filters. A record older than start_time_us / max_age_ms, or without a
+//    wanted ce_type header, is acknowledged as it is fetched and never
+//    delivered (like a retention gap); the filters are pure functions of the
+//    record, so a restart filters the same records again.
 //
 // Lifetimes: the Log must outlive its Subscriptions. Consumers keep the shared
 // state alive, so destroying a Subscription before its Consumers is safe (their
@@ -122,6 +127,8 @@ class SubscriptionCore final : public LogListener {
   int64_t NowUs() const { return clock_.MonotonicNanos() / 1000; }
   Status RefreshTopics(bool initial);
   bool Wanted(const std::string& topic) const;
+  // False for a record the options filter out (start time, CloudEvents type).
+  bool Deliverable(const Record& rec) const;
   Result<uint32_t> StreamOf(const MessageId& m) const;  // REQUIRES(mu_)
   bool HasReadAheadBudget() const;                      // REQUIRES(mu_)
   bool ShouldFetch() const;                             // REQUIRES(mu_)
@@ -144,6 +151,8 @@ class SubscriptionCore final : public LogListener {
   Clock& clock_;  // the Log's; outlives it, so consumers may outlive the Log's Subscription
   const SubscriptionOptions options_;
   std::set<std::string> wanted_topics_;  // empty = every topic without '.'
+  const int64_t skip_before_us_;         // start_time_us / max_age_ms; 0 = off
+  const std::set<std::string> ce_types_;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -133,10 +133,16 @@ void RegisterEventRoutes(Context& ctx, const Register& reg);  // event_routes.cc
 void RegisterQueryRoutes(Context& ctx, const Register& reg);  // query_routes.cc
 void RegisterAdminRoutes(Context& ctx, const Register& reg);  // admin_routes.cc
 void RegisterAuditRoutes(Context& ctx, const Register& reg);  // audit_routes.cc
+void RegisterEnrichRoutes(Context& ctx, const Register& reg);  // enrich_routes.cc
 
 // The route label of a request path for tandem_http_requests_total
 // ("/v1/entities/{id}", ...; "other" for unknown paths).
 std::string RouteLabel(std::string_view method, std::string_view path);
+
+// Registers every route (the four Register* above, /metrics and health), the
+// JSON error handler and the per-request counter on `http` (routes.cc).
+// `ctx` must outlive `http`'s use of the handlers.
+void InstallRoutes(Context& ctx, httplib::Server& http);
 
 // Registers the metric families and the collectors reading the legs and the
 // vector store (metrics_setup.cc).

@@ -222,6 +222,7 @@ std::string RouteLabel(std::string_view method, std::string_view path) {
   if (path == "/v1/admin/legs") return "/v1/admin/legs";
   if (path == "/v1/admin/dlq") return "/v1/admin/dlq";
   if (path == "/v1/audit") return "/v1/audit";
+  if (path == "/v1/enrich/backfill") return "/v1/enrich/backfill";
   if (starts("/v1/admin/dlq/") && ends("/replay")) return "/v1/admin/dlq/{t}/replay";
   if (path == "/metrics" || path == "/livez" || path == "/readyz" || path == "/healthz") {
     return std::string(path);

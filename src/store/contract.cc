@@ -93,6 +93,10 @@ AppliedMarker NextMarker(const AppliedMarker* previous, const StoreEvent& incomi
   return m;
 }
 
+bool IsDerivedUpdate(const EntityEvent& event) {
+  return event.event_type == EventType::kUpdate && event.source.starts_with(kDerivedSourcePrefix);
+}
+
 bool TombstoneExpired(const AppliedMarker& marker, int64_t now_us, int64_t retention_us) {
   return marker.deleted && retention_us >= 0 && now_us - marker.applied_at_us > retention_us;
 }
@@ -146,7 +150,7 @@ Result<std::string> CanonicalJson(std::string_view json) {
 
 namespace store_internal {
 
-Result<JsonValue> NextPayloadValue(EventType type, const std::optional<std::string>& current,
+Result<JsonValue> NextPayloadValue(EventType type, std::optional<std::string_view> current,
                                    std::string_view event_payload) {
   if (type == EventType::kDelete) return JsonValue::Object();
   Result<JsonValue> patch = ParseJson(event_payload);
@@ -195,11 +199,20 @@ std::string PositionText(const LogPosition& p) {
 
 Result<EventPlan> PlanEvent(const StoreEvent& e, const EntityState* current, int64_t now_us,
                             int64_t retention_us) {
-  if (Status s = ValidateStoreEvent(e); !s.ok()) return Refuse(s.message());
-  if (current != nullptr && TombstoneExpired(current->marker, now_us, retention_us)) {
-    current = nullptr;
+  std::optional<StoredEntityView> view;
+  if (current != nullptr) {
+    view.emplace(StoredEntityView{current->entity_type, current->payload, current->marker});
   }
-  const AppliedMarker* marker = current != nullptr ? &current->marker : nullptr;
+  return PlanEvent(e, view, now_us, retention_us);
+}
+
+Result<EventPlan> PlanEvent(const StoreEvent& e, std::optional<StoredEntityView> current,
+                            int64_t now_us, int64_t retention_us) {
+  if (Status s = ValidateStoreEvent(e); !s.ok()) return Refuse(s.message());
+  if (current.has_value() && TombstoneExpired(current->marker, now_us, retention_us)) {
+    current.reset();
+  }
+  const AppliedMarker* marker = current.has_value() ? &current->marker : nullptr;
   const Freshness freshness = CompareWithApplied(marker, e);
   if (freshness == Freshness::kStale || freshness == Freshness::kDuplicate) {
     EventPlan p;
@@ -207,17 +220,22 @@ Result<EventPlan> PlanEvent(const StoreEvent& e, const EntityState* current, int
         freshness == Freshness::kStale ? ApplyCode::kSkippedStale : ApplyCode::kSkippedDuplicate;
     return p;
   }
-  const bool live = current != nullptr && !current->deleted();
+  const bool live = current.has_value() && !current->marker.deleted;
+  if (!live && IsDerivedUpdate(e.event)) {
+    EventPlan p;
+    p.code = ApplyCode::kSkippedStale;
+    return p;
+  }
   if (live && current->entity_type != e.event.entity_type) {
     return Refuse("entity_type: entity \"" + e.event.entity_id + "\" is a live " +
-                  current->entity_type + ", not a " + e.event.entity_type);
+                  std::string(current->entity_type) + ", not a " + e.event.entity_type);
   }
   if (freshness == Freshness::kIncomparable) {
     return Refuse("position: unversioned event at " + PositionText(e.position) +
                   " cannot be ordered against the last applied event of entity \"" +
                   e.event.entity_id + "\" at " + PositionText(marker->position));
   }
-  std::optional<std::string> current_payload;
+  std::optional<std::string_view> current_payload;
   if (live) current_payload = current->payload;
   Result<JsonValue> payload =
       NextPayloadValue(e.event.event_type, current_payload, e.event.payload);

@@ -9,46 +9,6 @@
 namespace tandem::enrich_test {
 namespace {
 
-// A log with a graph store, a vector store and their legs.
-class Pipeline {
- public:
-  explicit Pipeline(LegEnv& env) : env_(env) {
-    graph_ = env.OpenGraph("graph");
-    HashEmbedderOptions h;
-    h.dimension = 64;
-    embedder_ = NewHashEmbedder(h).value();
-    VectorStoreOptions v;
-    v.dir = dir_.path() + "/vector";
-    v.embedder = embedder_.get();
-    v.sync = false;
-    vector_ = OpenVectorStore(v).value();
-    graph_leg_ = MakeGraphLeg(env.log(), *graph_, TestLegOptions("graph")).value();
-    vector_leg_ = MakeVectorLeg(env.log(), *vector_, TestLegOptions("vector")).value();
-  }
-  void Start() {
-    LEG_ASSERT_OK(graph_leg_->Start());
-    LEG_ASSERT_OK(vector_leg_->Start());
-  }
-  void WaitStores() {
-    LEG_ASSERT_OK(graph_leg_->WaitForCaughtUp(kWaitUs));
-    LEG_ASSERT_OK(vector_leg_->WaitForCaughtUp(kWaitUs));
-  }
-  GraphStore& graph() { return *graph_; }
-  VectorStore& vector() { return *vector_; }
-  Leg& graph_leg() { return *graph_leg_; }
-  Leg& vector_leg() { return *vector_leg_; }
-  const std::string& dir() { return dir_.path(); }
-
- private:
-  LegEnv& env_;
-  TempDir dir_;
-  std::unique_ptr<GraphStore> graph_;
-  std::unique_ptr<Embedder> embedder_;
-  std::unique_ptr<VectorStore> vector_;
-  std::unique_ptr<Leg> graph_leg_;
-  std::unique_ptr<Leg> vector_leg_;
-};
-
 TEST(EnrichLeg, BothStoresEndCompletedWithTheEnrichersFieldsAfterPending) {
   LegEnv env;
   env.OpenLog();

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "../server/server_test_util.h"
 #include "tandem/config.h"
@@ -64,6 +66,61 @@ TEST(EnrichServe, NetworkRiskLegRunsInsideServeAndIsExported) {
                            "tandem_leg_breaker_state{leg=\"enrich-risk\"}"}) {
     EXPECT_NE(metrics.find(want), std::string::npos) << want;
   }
+  EXPECT_TRUE((*server)->Stop().ok());
+}
+
+// Per-stage switches: a disabled enricher builds no leg (the stage does
+// nothing), and stages.graph.publish makes the graph leg publish CloudEvents
+// of what it applied to graph.applied.
+TEST(EnrichServe, StageSwitchesFromTheConfig) {
+  testing::TempDir dir;
+  Result<Config> c = ParseConfig("data_dir: " + dir.path() +
+                                     "\nserver: {port: 0}\nlog: {fsync: never}\n"
+                                     "graph: {sync: false}\nvector: {sync: false}\n"
+                                     "stages: {graph: {publish: true}}\n"
+                                     "enrichment:\n  enabled: true\n  enrichers:\n"
+                                     "    - {name: risk, kind: network_risk, enabled: false}\n"
+                                     "    - {name: later, kind: network_risk, auto_process: false,\n"
+                                     "       leg: {ce_types: [x.y], max_age: 1h}}\n",
+                                 {});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_FALSE(c->enrichment.enrichers[0].enabled);
+  EXPECT_FALSE(c->enrichment.enrichers[1].leg.auto_process);
+  EXPECT_EQ(c->enrichment.enrichers[1].leg.leg.ce_types, std::vector<std::string>{"x.y"});
+  EXPECT_EQ(c->enrichment.enrichers[1].leg.leg.max_age_us, int64_t{3600} * 1'000'000);
+  EXPECT_TRUE(c->stages.graph.publish);
+  Result<std::unique_ptr<Server>> server = Server::Start(*c);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  Http http((*server)->port());
+  const Json legs = http.Get("/v1/admin/legs").json();
+  std::vector<std::string> names;
+  for (const Json& l : legs["legs"]) names.push_back(l["name"].get<std::string>());
+  EXPECT_EQ(names, (std::vector<std::string>{"graph", "vector", "enrich-later"}));
+  ASSERT_EQ(
+      http.Post("/v1/events", testing::ReadFile(TANDEM_BANKING_EVENTS), "application/x-ndjson")
+          .status,
+      200);
+  // Every event the graph leg applied (or found already applied) has its record.
+  bool published = false;
+  uint64_t records = 0, applied = 0;
+  for (int i = 0; i < 6000 && !published; ++i) {  // bounded: 60 s
+    const Json topics = http.Get("/v1/admin/topics").json();
+    const Json legs_now = http.Get("/v1/admin/legs").json();
+    for (const Json& t : topics["topics"]) {
+      if (t["name"] == "graph.applied") records = t["records"].get<uint64_t>();
+    }
+    for (const Json& l : legs_now["legs"]) {
+      if (l["name"] != "graph") continue;
+      applied =
+          l["stats"]["applied"].get<uint64_t>() + l["stats"]["skipped_duplicate"].get<uint64_t>();
+      published = l["total_lag"] == 0 && applied > 0 && records == applied;
+    }
+    if (!published) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(published) << records << " records in graph.applied, graph leg applied " << applied;
+  // auto_process: false — nothing was enriched by itself.
+  const Json p = http.Get("/v1/entities/p-1001").json();
+  EXPECT_EQ(p["graph"]["properties"].value("enrichment_status", ""), "");
   EXPECT_TRUE((*server)->Stop().ok());
 }
 

@@ -21,6 +21,7 @@
 #include "tandem/embed.h"
 #include "tandem/enrich.h"
 #include "tandem/graph.h"
+#include "tandem/stage.h"
 #include "tandem/vector.h"
 
 namespace tandem::enrich_test {
@@ -160,5 +161,47 @@ inline void ExpectJobsBalanced(const EnrichStats& s) {
   EXPECT_EQ(s.jobs_queued + s.jobs_resumed,
             s.jobs_completed + s.jobs_failed + s.jobs_superseded + s.jobs_cancelled);
 }
+
+// A log with a graph store, a vector store and their legs.
+class Pipeline {
+ public:
+  // `graph_stage`: the graph leg's stage output (tandem/stage.h); off by default.
+  explicit Pipeline(LegEnv& env, const StageConfig& graph_stage = {}) : env_(env) {
+    graph_ = env.OpenGraph("graph");
+    HashEmbedderOptions h;
+    h.dimension = 64;
+    embedder_ = NewHashEmbedder(h).value();
+    VectorStoreOptions v;
+    v.dir = dir_.path() + "/vector";
+    v.embedder = embedder_.get();
+    v.sync = false;
+    vector_ = OpenVectorStore(v).value();
+    graph_leg_ =
+        MakeStageLeg(env.log(), *graph_, "graph", TestLegOptions("graph"), graph_stage).value();
+    vector_leg_ = MakeVectorLeg(env.log(), *vector_, TestLegOptions("vector")).value();
+  }
+  void Start() {
+    LEG_ASSERT_OK(graph_leg_->Start());
+    LEG_ASSERT_OK(vector_leg_->Start());
+  }
+  void WaitStores() {
+    LEG_ASSERT_OK(graph_leg_->WaitForCaughtUp(kWaitUs));
+    LEG_ASSERT_OK(vector_leg_->WaitForCaughtUp(kWaitUs));
+  }
+  GraphStore& graph() { return *graph_; }
+  VectorStore& vector() { return *vector_; }
+  Leg& graph_leg() { return *graph_leg_; }
+  Leg& vector_leg() { return *vector_leg_; }
+  const std::string& dir() { return dir_.path(); }
+
+ private:
+  LegEnv& env_;
+  TempDir dir_;
+  std::unique_ptr<GraphStore> graph_;
+  std::unique_ptr<Embedder> embedder_;
+  std::unique_ptr<VectorStore> vector_;
+  std::unique_ptr<Leg> graph_leg_;
+  std::unique_ptr<Leg> vector_leg_;
+};
 
 }  // namespace tandem::enrich_test

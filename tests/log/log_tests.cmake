@@ -4,5 +4,6 @@ tandem_test(log_test
           ${CMAKE_CURRENT_SOURCE_DIR}/subscription_test.cc
           ${CMAKE_CURRENT_SOURCE_DIR}/dispatcher_test.cc
           ${CMAKE_CURRENT_SOURCE_DIR}/history_test.cc
+          ${CMAKE_CURRENT_SOURCE_DIR}/subscription_start_test.cc
   DEPS tandem_log tandem_env
   LABELS unit)
