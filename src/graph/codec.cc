@@ -158,15 +158,21 @@ Status DecodeU64(std::string_view v, uint64_t* out) {
   return Status::OK();
 }
 
-std::string VertexRecord::index_label() const {
+std::string_view VertexRecord::index_label() const {
   if (live()) return entity_type;
-  if (referenced) return std::string(kPlaceholderLabel);
+  if (referenced) return kPlaceholderLabel;
   return "";
 }
 
 std::string EncodeVertex(const VertexRecord& v) {
   std::string out;
   out.reserve(64 + v.payload.size());
+  AppendVertex(v, &out);
+  return out;
+}
+
+void AppendVertex(const VertexRecord& v, std::string* out_ptr) {
+  std::string& out = *out_ptr;
   out.push_back(static_cast<char>(kVertexFormat));
   uint8_t flags = 0;
   if (v.has_marker) flags |= kHasMarker;
@@ -190,7 +196,6 @@ std::string EncodeVertex(const VertexRecord& v) {
     PutStr(&out, r.target);
   }
   out.append(v.payload);
-  return out;
 }
 
 Status DecodeVertex(std::string_view id, std::string_view bytes, VertexRecord* out) {

@@ -111,11 +111,13 @@ struct VertexRecord {
   bool needed() const { return has_marker || referenced; }
   // The label index entry: entity_type when live, kPlaceholderLabel when a
   // placeholder, none ("") otherwise.
-  std::string index_label() const;
+  std::string_view index_label() const;
   friend bool operator==(const VertexRecord&, const VertexRecord&) = default;
 };
 
 std::string EncodeVertex(const VertexRecord& v);
+// EncodeVertex appending to *out.
+void AppendVertex(const VertexRecord& v, std::string* out);
 // Corruption naming `id` when the bytes are not a format-2 record.
 Status DecodeVertex(std::string_view id, std::string_view bytes, VertexRecord* out);
 

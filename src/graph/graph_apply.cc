@@ -1,8 +1,8 @@
 // Applying one event to the graph: plan it with the shared contract rule,
 // read the new references, move the entity's edges, keep placeholders and
 // the indexes in step (a vertex that is not a live entity is kept, as a
-// placeholder, exactly while some edge touches it). Every check that can refuse the event runs before the
-// first write to the WriteBuffer, so a refused event leaves no trace.
+// placeholder, exactly while some edge touches it). Every check that can refuse the event runs
+// before the first write to the WriteBuffer, so a refused event leaves no trace.
 
 #include <algorithm>
 #include <iterator>
@@ -16,6 +16,7 @@ namespace {
 
 using store_internal::EventPlan;
 using store_internal::PlanEvent;
+using store_internal::StoredEntityView;
 
 std::vector<OwnRef> Minus(const std::vector<OwnRef>& a, const std::vector<OwnRef>& b) {
   std::vector<OwnRef> out;
@@ -28,18 +29,14 @@ std::vector<OwnRef> Minus(const std::vector<OwnRef>& a, const std::vector<OwnRef
 Status RocksGraphStore::ApplyOne(WriteBuffer& wb, const StoreEvent& e, int64_t now_us,
                                  ApplyOutcome* outcome) {
   const std::string& id = e.event.entity_id;
-  std::optional<VertexRecord> before;
-  TANDEM_RETURN_IF_ERROR(wb.LoadVertex(id, &before));
-  std::optional<EntityState> current;
-  if (before.has_value() && before->has_marker) {
-    current.emplace();
-    current->entity_id = id;
-    current->entity_type = before->entity_type;
-    current->payload = before->payload;
-    current->marker = before->marker;
+  // Read in place: the record stays in the buffer (not copied) until this
+  // event writes the vertex.
+  TANDEM_ASSIGN_OR_RETURN(const VertexRecord* before, wb.PeekVertex(id));
+  std::optional<StoredEntityView> current;
+  if (before != nullptr && before->has_marker) {
+    current.emplace(StoredEntityView{before->entity_type, before->payload, before->marker});
   }
-  TANDEM_ASSIGN_OR_RETURN(EventPlan plan,
-                          PlanEvent(e, current ? &*current : nullptr, now_us, retention_us_));
+  TANDEM_ASSIGN_OR_RETURN(EventPlan plan, PlanEvent(e, current, now_us, retention_us_));
   *outcome = ApplyOutcome{plan.code, plan.reason};
   if (plan.code != ApplyCode::kApplied) return Status::OK();
 
@@ -52,66 +49,67 @@ Status RocksGraphStore::ApplyOne(WriteBuffer& wb, const StoreEvent& e, int64_t n
     }
     new_refs = std::move(refs).value();
   }
-  const std::vector<OwnRef> old_refs =
-      before.has_value() && before->live() ? before->own_refs : std::vector<OwnRef>{};
+  // Both differences before the first write: a self-reference rewrites
+  // `before` in place.
+  const bool new_entity = before == nullptr;
+  std::vector<OwnRef> removed, added;
+  const bool had_refs = before != nullptr && before->live() && !before->own_refs.empty();
+  if (had_refs) {
+    removed = Minus(before->own_refs, new_refs);
+    added = Minus(new_refs, before->own_refs);
+  }
 
   // From here on only store failures can stop us.
-  for (const OwnRef& r : Minus(old_refs, new_refs)) TANDEM_RETURN_IF_ERROR(RemoveRef(wb, id, r));
-  const bool new_entity = !before.has_value();
-  for (const OwnRef& r : Minus(new_refs, old_refs)) {
+  for (const OwnRef& r : removed) TANDEM_RETURN_IF_ERROR(RemoveRef(wb, id, r));
+  for (const OwnRef& r : had_refs ? added : new_refs) {
     TANDEM_RETURN_IF_ERROR(AddRef(wb, id, r, new_entity));
   }
 
   // Reload: a self-reference may have just made this vertex a placeholder.
-  std::optional<VertexRecord> cur;
-  TANDEM_RETURN_IF_ERROR(wb.LoadVertex(id, &cur));
-  VertexRecord after = cur.value_or(VertexRecord{});
+  TANDEM_ASSIGN_OR_RETURN(const VertexRecord* cur, wb.PeekVertex(id));
+  VertexRecord after;
   after.has_marker = true;
   after.marker = std::move(plan.marker);
   after.entity_type = e.event.entity_type;
   after.own_refs = std::move(new_refs);
   if (after.marker.deleted) {
-    after.payload = "{}";
     // Its own edges are gone; edges other entities declare towards it keep
     // it as a (deleted) placeholder.
     TANDEM_ASSIGN_OR_RETURN(after.referenced, HasEdges(wb, id));
   } else {
     after.payload = store_internal::ToCanonicalJson(plan.payload);
-    after.referenced = false;
   }
-  return StoreVertex(wb, id, cur, after);
+  return StoreVertex(wb, id, cur, std::move(after));
 }
 
 Status RocksGraphStore::AddRef(WriteBuffer& wb, std::string_view entity_id, const OwnRef& ref,
                                bool new_entity) {
-  TANDEM_RETURN_IF_ERROR(AdjustEdge(wb, EdgeOf(entity_id, ref), +1, new_entity));
+  TANDEM_RETURN_IF_ERROR(AdjustEdge(wb, entity_id, ref, +1, new_entity));
   return MarkReferenced(wb, ref.target);
 }
 
 Status RocksGraphStore::RemoveRef(WriteBuffer& wb, std::string_view entity_id, const OwnRef& ref) {
-  TANDEM_RETURN_IF_ERROR(AdjustEdge(wb, EdgeOf(entity_id, ref), -1));
+  TANDEM_RETURN_IF_ERROR(AdjustEdge(wb, entity_id, ref, -1));
   return UnmarkIfUnreferenced(wb, ref.target);
 }
 
 Status RocksGraphStore::MarkReferenced(WriteBuffer& wb, std::string_view target) {
   if (!wb.Touched(target) && known_.contains(target)) return Status::OK();
-  std::optional<VertexRecord> before;
-  TANDEM_RETURN_IF_ERROR(wb.LoadVertex(target, &before));
+  TANDEM_ASSIGN_OR_RETURN(const VertexRecord* before, wb.PeekVertex(target));
   // A live target or an existing placeholder does not change: the common
   // case (a transaction naming known accounts) writes nothing here.
-  if (before.has_value() && (before->live() || before->referenced)) return Status::OK();
-  VertexRecord after = before.value_or(VertexRecord{});
+  if (before != nullptr && (before->live() || before->referenced)) return Status::OK();
+  VertexRecord after = before != nullptr ? *before : VertexRecord{};
   after.referenced = true;
-  return StoreVertex(wb, target, before, after);
+  return StoreVertex(wb, target, before, std::move(after));
 }
 
 Status RocksGraphStore::UnmarkIfUnreferenced(WriteBuffer& wb, std::string_view target) {
   if (!wb.Touched(target)) {
     if (auto it = known_.find(target); it != known_.end() && it->second) return Status::OK();
   }
-  std::optional<VertexRecord> before;
-  TANDEM_RETURN_IF_ERROR(wb.LoadVertex(target, &before));
-  if (!before.has_value()) {
+  TANDEM_ASSIGN_OR_RETURN(const VertexRecord* before, wb.PeekVertex(target));
+  if (before == nullptr) {
     return Status::Corruption("graph: \"" + std::string(target) +
                               "\" has an edge but no vertex record");
   }
@@ -120,7 +118,7 @@ Status RocksGraphStore::UnmarkIfUnreferenced(WriteBuffer& wb, std::string_view t
   if (still) return Status::OK();
   VertexRecord after = *before;
   after.referenced = false;
-  return StoreVertex(wb, target, before, after);
+  return StoreVertex(wb, target, before, std::move(after));
 }
 
 Result<bool> RocksGraphStore::HasEdges(WriteBuffer& wb, std::string_view id) {
@@ -129,19 +127,22 @@ Result<bool> RocksGraphStore::HasEdges(WriteBuffer& wb, std::string_view id) {
   return wb.AnyWithPrefix(InEdgePrefix(id, ""));
 }
 
-Status RocksGraphStore::AdjustEdge(WriteBuffer& wb, const EdgeKey& edge, int delta,
-                                   bool absent_in_db) {
-  std::string out_key = OutEdgeKey(edge.from, edge.label, edge.to);
+Status RocksGraphStore::AdjustEdge(WriteBuffer& wb, std::string_view entity_id, const OwnRef& ref,
+                                   int delta, bool absent_in_db) {
+  const bool out = ref.orientation == ReferenceSpec::Orientation::kOut;
+  const std::string_view from = out ? entity_id : std::string_view(ref.target);
+  const std::string_view to = out ? std::string_view(ref.target) : entity_id;
+  std::string out_key = OutEdgeKey(from, ref.label, to);
   std::optional<std::string> old;
   TANDEM_RETURN_IF_ERROR(wb.Get(out_key, &old, absent_in_db));
   uint32_t count = 0;
   if (old.has_value()) TANDEM_RETURN_IF_ERROR(DecodeU32(*old, &count));
   if (delta < 0 && count < static_cast<uint32_t>(-delta)) {
-    return Status::Corruption("graph: edge " + edge.from + " -" + edge.label + "-> " + edge.to +
-                              " is missing while a reference to it is removed");
+    return Status::Corruption("graph: edge " + std::string(from) + " -" + ref.label + "-> " +
+                              std::string(to) + " is missing while a reference to it is removed");
   }
   count = static_cast<uint32_t>(static_cast<int64_t>(count) + delta);
-  std::string in_key = InEdgeKey(edge.to, edge.label, edge.from);
+  std::string in_key = InEdgeKey(to, ref.label, from);
   if (count == 0) {
     wb.Delete(std::move(out_key));
     wb.Delete(std::move(in_key));
@@ -155,51 +156,59 @@ Status RocksGraphStore::AdjustEdge(WriteBuffer& wb, const EdgeKey& edge, int del
 Status RocksGraphStore::StoreVertex(WriteBuffer& wb, std::string_view id,
                                     const std::optional<VertexRecord>& before,
                                     const VertexRecord& after) {
-  const std::string old_label = before.has_value() ? before->index_label() : std::string();
-  const std::string new_label = after.index_label();
+  return StoreVertex(wb, id, before.has_value() ? &*before : nullptr, VertexRecord(after));
+}
+
+Status RocksGraphStore::StoreVertex(WriteBuffer& wb, std::string_view id,
+                                    const VertexRecord* before, VertexRecord&& after) {
+  // Everything read from `before` first: it may be the buffer's own record,
+  // which PutVertex replaces.
+  const std::string_view old_label = before != nullptr ? before->index_label() : "";
+  const std::string_view new_label = after.index_label();
   if (old_label != new_label) {
     if (!old_label.empty()) {
       wb.Delete(LabelKey(old_label, id));
-      TANDEM_RETURN_IF_ERROR(AdjustCount(wb, old_label, -1));
+      wb.AddToCount(old_label, -1);
     }
     if (!new_label.empty()) {
       wb.Put(LabelKey(new_label, id), "");
-      TANDEM_RETURN_IF_ERROR(AdjustCount(wb, new_label, +1));
+      wb.AddToCount(new_label, +1);
     }
   }
-  const std::string old_tomb = before.has_value() && before->tombstone()
-                                   ? TombstoneKey(before->marker.applied_at_us, id)
-                                   : std::string();
-  const std::string new_tomb =
-      after.tombstone() ? TombstoneKey(after.marker.applied_at_us, id) : std::string();
-  if (old_tomb != new_tomb) {
-    if (!old_tomb.empty()) wb.Delete(old_tomb);
-    if (!new_tomb.empty()) wb.Put(new_tomb, "");
+  const bool old_tomb = before != nullptr && before->tombstone();
+  const bool new_tomb = after.tombstone();
+  if (old_tomb != new_tomb ||
+      (old_tomb && before->marker.applied_at_us != after.marker.applied_at_us)) {
+    if (old_tomb) wb.Delete(TombstoneKey(before->marker.applied_at_us, id));
+    if (new_tomb) wb.Put(TombstoneKey(after.marker.applied_at_us, id), "");
   }
   if (after.needed()) {
-    wb.PutVertex(id, after);
-  } else if (before.has_value()) {
+    wb.PutVertex(id, std::move(after));
+  } else if (before != nullptr) {
     wb.DeleteVertex(id);
   }
   return Status::OK();
 }
 
-Status RocksGraphStore::AdjustCount(WriteBuffer& wb, std::string_view label, int delta) {
-  std::string key = CountKey(label);
-  std::optional<std::string> old;
-  TANDEM_RETURN_IF_ERROR(wb.Get(key, &old));
-  uint64_t count = 0;
-  if (old.has_value()) TANDEM_RETURN_IF_ERROR(DecodeU64(*old, &count));
-  if (delta < 0 && count < static_cast<uint64_t>(-delta)) {
-    return Status::Corruption("graph: count of label \"" + std::string(label) +
-                              "\" would drop below zero");
+Status RocksGraphStore::FlushCounts(WriteBuffer& wb) {
+  for (const auto& [label, delta] : wb.count_deltas()) {
+    if (delta == 0) continue;
+    std::string key = CountKey(label);
+    std::optional<std::string> old;
+    TANDEM_RETURN_IF_ERROR(wb.Get(key, &old));
+    uint64_t count = 0;
+    if (old.has_value()) TANDEM_RETURN_IF_ERROR(DecodeU64(*old, &count));
+    if (delta < 0 && count < static_cast<uint64_t>(-delta)) {
+      return Status::Corruption("graph: count of label \"" + label + "\" would drop below zero");
+    }
+    count = static_cast<uint64_t>(static_cast<int64_t>(count) + delta);
+    if (count == 0) {
+      wb.Delete(std::move(key));
+    } else {
+      wb.Put(std::move(key), EncodeU64(count));
+    }
   }
-  count = static_cast<uint64_t>(static_cast<int64_t>(count) + delta);
-  if (count == 0) {
-    wb.Delete(std::move(key));
-  } else {
-    wb.Put(std::move(key), EncodeU64(count));
-  }
+  wb.ClearCounts();
   return Status::OK();
 }
 

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "graph/rocks_graph_store.h"
+#include "store/rocks_logger.h"
 
 namespace tandem {
 namespace graph_internal {
@@ -209,11 +210,28 @@ Status WriteBuffer::LoadVertex(std::string_view id, std::optional<VertexRecord>*
   return Status::OK();
 }
 
-void WriteBuffer::PutVertex(std::string_view id, const VertexRecord& v) {
-  VertexEntry& entry = vertices_[std::string(id)];
-  entry.record = v;
+Result<const VertexRecord*> WriteBuffer::PeekVertex(std::string_view id) {
+  TANDEM_ASSIGN_OR_RETURN(VertexEntry * entry, Vertex(id));
+  return entry->record.has_value() ? &*entry->record : nullptr;
+}
+
+void WriteBuffer::PutVertex(std::string_view id, VertexRecord&& v) {
+  auto it = vertices_.find(id);
+  if (it == vertices_.end()) it = vertices_.try_emplace(std::string(id)).first;
+  VertexEntry& entry = it->second;
+  entry.record = std::move(v);
   entry.dirty = true;
   any_vertex_dirty_ = true;
+}
+
+void WriteBuffer::AddToCount(std::string_view label, int64_t delta) {
+  for (auto& [l, d] : count_deltas_) {
+    if (l == label) {
+      d += delta;
+      return;
+    }
+  }
+  count_deltas_.emplace_back(std::string(label), delta);
 }
 
 void WriteBuffer::DeleteVertex(std::string_view id) {
@@ -223,39 +241,90 @@ void WriteBuffer::DeleteVertex(std::string_view id) {
   any_vertex_dirty_ = true;
 }
 
+namespace {
+
+// One write of a batch: key and value are ranges of the batch's arena. 24
+// bytes, sorted in place; `head` (the first 8 key bytes, big-endian, zero
+// padded) decides most comparisons without touching the arena. (A 16-byte
+// head measured slightly worse: more bytes moved than comparisons saved.)
+struct ArenaWrite {
+  uint64_t head;
+  uint32_t key;  // arena offset; the value follows the key
+  uint16_t key_len;
+  bool put;  // false: a delete
+  uint32_t value_len;
+};
+
+uint64_t KeyHead(std::string_view key) {
+  uint64_t h = 0;
+  for (size_t i = 0; i < 8; ++i) {
+    h = (h << 8) | (i < key.size() ? static_cast<unsigned char>(key[i]) : 0);
+  }
+  return h;
+}
+
+}  // namespace
+
 Status WriteBuffer::Commit(const rocksdb::WriteOptions& options) const {
-  // Encoded vertices and the other pending writes, sorted: the memtable
-  // inserts in key order (see the insert hint in MakeRocksOptions).
-  std::vector<std::pair<std::string, std::optional<std::string>>> vertex_writes;
+  // Every key and value of the batch (vertices encoded here, once) in one
+  // arena, then sorted: the memtable inserts in key order (see the insert
+  // hint in MakeRocksOptions).
+  std::string arena;
+  std::vector<ArenaWrite> writes;
+  writes.reserve(pending_.size() + vertices_.size());
+  size_t bytes = 0;
+  for (const auto& [key, value] : pending_) bytes += key.size() + (value ? value->size() : 0);
+  arena.reserve(bytes + vertices_.size() * 96);
+  auto add = [&](size_t key_at, bool put) -> Status {
+    const size_t key_len = arena.size() - key_at;
+    if (key_len > UINT16_MAX || arena.size() > UINT32_MAX) {
+      return Status::InvalidArgument("graph: a batch's writes exceed 4 GiB or a key 64 KiB");
+    }
+    const std::string_view key(arena.data() + key_at, key_len);
+    writes.push_back(
+        {KeyHead(key), static_cast<uint32_t>(key_at), static_cast<uint16_t>(key_len), put, 0});
+    return Status::OK();
+  };
+  auto value_done = [&](size_t value_at) {
+    writes.back().value_len = static_cast<uint32_t>(arena.size() - value_at);
+  };
+  for (const auto& [key, value] : pending_) {
+    const size_t at = arena.size();
+    arena.append(key);
+    TANDEM_RETURN_IF_ERROR(add(at, value.has_value()));
+    if (value.has_value()) {
+      const size_t value_at = arena.size();
+      arena.append(*value);
+      value_done(value_at);
+    }
+  }
   for (const auto& [id, entry] : vertices_) {
     if (!entry.dirty) continue;
-    vertex_writes.emplace_back(VertexKey(id), entry.record.has_value()
-                                                  ? std::optional<std::string>(EncodeVertex(*entry.record))
-                                                  : std::nullopt);
-  }
-  std::vector<const std::pair<const std::string, std::optional<std::string>>*> entries;
-  entries.reserve(pending_.size());
-  for (const auto& entry : pending_) entries.push_back(&entry);
-  std::sort(entries.begin(), entries.end(), [](auto* a, auto* b) { return a->first < b->first; });
-  std::sort(vertex_writes.begin(), vertex_writes.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  rocksdb::WriteBatch batch;
-  auto add = [&](const std::string& key, const std::optional<std::string>& value) {
-    rocksdb::Status s = value.has_value() ? batch.Put(key, *value) : batch.Delete(key);
-    return FromRocks(s, "batch");
-  };
-  // Merge the two sorted runs (vertex keys never collide with the others:
-  // they have their own first byte).
-  size_t i = 0, j = 0;
-  while (i < entries.size() || j < vertex_writes.size()) {
-    if (j == vertex_writes.size() ||
-        (i < entries.size() && entries[i]->first < vertex_writes[j].first)) {
-      TANDEM_RETURN_IF_ERROR(add(entries[i]->first, entries[i]->second));
-      ++i;
-    } else {
-      TANDEM_RETURN_IF_ERROR(add(vertex_writes[j].first, vertex_writes[j].second));
-      ++j;
+    const size_t at = arena.size();
+    arena.push_back(kVertexPrefix);
+    arena.append(id);
+    TANDEM_RETURN_IF_ERROR(add(at, entry.record.has_value()));
+    if (entry.record.has_value()) {
+      const size_t value_at = arena.size();
+      AppendVertex(*entry.record, &arena);
+      value_done(value_at);
     }
+  }
+  const char* base = arena.data();
+  auto key_of = [base](const ArenaWrite& w) { return std::string_view(base + w.key, w.key_len); };
+  std::sort(writes.begin(), writes.end(), [&](const ArenaWrite& a, const ArenaWrite& b) {
+    if (a.head != b.head) return a.head < b.head;
+    return key_of(a) < key_of(b);
+  });
+  // Per entry: a tag byte, the column family varint at most, two length
+  // varints.
+  rocksdb::WriteBatch batch(arena.size() + writes.size() * 12 + 12);
+  for (const ArenaWrite& w : writes) {
+    const rocksdb::Slice key(base + w.key, w.key_len);
+    rocksdb::Status s = w.put
+                            ? batch.Put(key, rocksdb::Slice(base + w.key + w.key_len, w.value_len))
+                            : batch.Delete(key);
+    if (!s.ok()) return FromRocks(s, "batch");
   }
   return FromRocks(db_.Write(options, &batch), "write");
 }
@@ -304,6 +373,8 @@ Status CheckOrWriteMeta(rocksdb::DB& db, const GraphStoreOptions& options) {
 rocksdb::Options MakeRocksOptions(const GraphStoreOptions& options) {
   rocksdb::Options o;
   o.create_if_missing = true;
+  // Not RocksDB's LOG file on the store's own disk: see store/rocks_logger.h.
+  o.info_log = std::make_shared<store_internal::StderrRocksLogger>(options.dir);
   o.write_buffer_size = options.write_buffer_bytes;
   o.max_background_jobs = 2;
   // Most point reads of an ApplyBatch miss (new vertices, new edges): a bloom
@@ -362,6 +433,7 @@ Result<BatchResult> RocksGraphStore::ApplyBatch(std::span<const StoreEvent> even
   std::unique_lock<std::mutex> plan(plan_mu_);
   const int64_t now = clock_.NowMicros();
   auto wb = std::make_shared<WriteBuffer>(*db_, inflight_);
+  wb->Reserve(events.size());
   BatchResult result;
   result.outcomes.resize(events.size());
   PositionMap handled;
@@ -385,6 +457,7 @@ Result<BatchResult> RocksGraphStore::ApplyBatch(std::span<const StoreEvent> even
 
 Status RocksGraphStore::CommitInOrder(std::unique_lock<std::mutex>& plan,
                                       std::shared_ptr<WriteBuffer> wb, const ApplyCounts& counts) {
+  TANDEM_RETURN_IF_ERROR(FlushCounts(*wb));
   const uint64_t ticket = next_ticket_++;
   inflight_ = wb;
   plan.unlock();

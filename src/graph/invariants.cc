@@ -89,7 +89,7 @@ Status CollectExpected(const ReadView& view, const ReferenceExtractor& extractor
         ++x->refs[r.target];
       }
     }
-    if (std::string label = v.index_label(); !label.empty()) {
+    if (std::string label(v.index_label()); !label.empty()) {
       x->labels.emplace(label, id);
       ++x->counts[label];
     }

@@ -87,6 +87,12 @@ class WriteBuffer {
   WriteBuffer(rocksdb::DB& db, std::shared_ptr<const WriteBuffer> overlay)
       : db_(db), overlay_(std::move(overlay)) {}
 
+  // Room for the writes of about `events` events (no rehashing while planning).
+  void Reserve(size_t events) {
+    pending_.reserve(events * 6);
+    vertices_.reserve(events * 2);
+  }
+
   // `absent_in_db`: the caller knows that neither RocksDB nor an earlier
   // batch holds the key (only this batch's writes can), which saves the
   // lookups.
@@ -108,10 +114,14 @@ class WriteBuffer {
   // transactions of the batch) is decoded once when first read and encoded
   // once at Commit, not at every change.
   Status LoadVertex(std::string_view id, std::optional<VertexRecord>* out);
+  // As LoadVertex, without the copy: the buffer's record of `id` (nullptr:
+  // absent). The pointer stays valid until the vertex is next written
+  // through this buffer (PutVertex, DeleteVertex), which replaces it.
+  Result<const VertexRecord*> PeekVertex(std::string_view id);
   // Reads the records of those `ids` not yet known with one MultiGet, so a
   // batch's own entities cost one RocksDB call rather than one each.
   Status Prefetch(const std::vector<std::string_view>& ids);
-  void PutVertex(std::string_view id, const VertexRecord& v);
+  void PutVertex(std::string_view id, VertexRecord&& v);
   void DeleteVertex(std::string_view id);
   // True when this batch or an earlier one of the overlay chain has read
   // (this batch) or written (any of them) the vertex `id`: its state is then
@@ -123,6 +133,12 @@ class WriteBuffer {
   void ForEachVertex(Fn&& fn) const {
     for (const auto& [id, entry] : vertices_) fn(id, entry.record);
   }
+
+  // Label counts change by the batch's net delta, read and written once per
+  // batch (RocksGraphStore::FlushCounts) rather than once per event.
+  void AddToCount(std::string_view label, int64_t delta);
+  const std::vector<std::pair<std::string, int64_t>>& count_deltas() const { return count_deltas_; }
+  void ClearCounts() { count_deltas_.clear(); }
 
   // Forgets the overlay (called once this batch has committed, with
   // planning excluded, so that the chain does not grow without bound).
@@ -153,6 +169,8 @@ class WriteBuffer {
   // transactions) is read from RocksDB once per batch.
   std::unordered_map<std::string, std::optional<std::string>> read_cache_;
   bool any_vertex_dirty_ = false;
+  // Net change of each label's count (few labels: a linear search).
+  std::vector<std::pair<std::string, int64_t>> count_deltas_;
 };
 
 class RocksGraphStore final : public GraphStore {
@@ -195,7 +213,9 @@ class RocksGraphStore final : public GraphStore {
   // so (every edge end has a record) no committed edge touches it.
   Status AddRef(WriteBuffer& wb, std::string_view entity_id, const OwnRef& ref, bool new_entity);
   Status RemoveRef(WriteBuffer& wb, std::string_view entity_id, const OwnRef& ref);
-  Status AdjustEdge(WriteBuffer& wb, const EdgeKey& edge, int delta, bool absent_in_db = false);
+  // The edge `entity_id` declares with `ref` (both keys) changes multiplicity by `delta`.
+  Status AdjustEdge(WriteBuffer& wb, std::string_view entity_id, const OwnRef& ref, int delta,
+                    bool absent_in_db = false);
   // After an edge to `target` was added: a missing target becomes a
   // placeholder, an unreferenced tombstone becomes a referenced one.
   Status MarkReferenced(WriteBuffer& wb, std::string_view target);
@@ -209,7 +229,13 @@ class RocksGraphStore final : public GraphStore {
   // record when `after` is no longer needed.
   Status StoreVertex(WriteBuffer& wb, std::string_view id,
                      const std::optional<VertexRecord>& before, const VertexRecord& after);
-  Status AdjustCount(WriteBuffer& wb, std::string_view label, int delta);
+  // As above; `before` (nullptr: absent) may point into `wb` (PeekVertex).
+  Status StoreVertex(WriteBuffer& wb, std::string_view id, const VertexRecord* before,
+                     VertexRecord&& after);
+  // Writes the batch's net label count changes (WriteBuffer::AddToCount);
+  // called once, when the batch is planned. Corruption when a count would
+  // drop below zero.
+  Status FlushCounts(WriteBuffer& wb);
   Status RecordPositions(WriteBuffer& wb, const PositionMap& handled);
 
   // graph_audit.cc: the record `id` must have to hold `target` (nullopt:

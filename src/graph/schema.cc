@@ -186,6 +186,7 @@ Result<std::vector<OwnRef>> ReferenceExtractor::Extract(std::string_view entity_
   std::vector<OwnRef> refs;
   auto it = by_type_.find(entity_type);
   if (it == by_type_.end()) return refs;
+  refs.reserve(it->second.size());
   for (const ReferenceSpec& spec : it->second) {
     const JsonValue* v = payload.Find(spec.field);
     if (v == nullptr || v->is_null()) continue;

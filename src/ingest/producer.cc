@@ -38,7 +38,10 @@ Status Producer::PublishBatch(std::span<const EntityEvent> events,
   results->assign(events.size(), AppendResult{});
   Latch latch;
   latch.pending = by_topic.size();
-  for (const auto& [topic, idx] : by_topic) {
+  for (const auto& entry : by_topic) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one.
+    const auto& topic = entry.first;
+    const auto& idx = entry.second;
     std::vector<ProduceRecord> recs;
     recs.reserve(idx.size());
     for (size_t i : idx) recs.push_back(ToRecord(events[i]));

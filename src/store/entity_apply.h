@@ -24,7 +24,7 @@ namespace tandem::store_internal {
 
 // As NextPayload (tandem/store.h), returning the document. `current` is the
 // entity's live canonical payload, nullopt when it is missing or deleted.
-Result<JsonValue> NextPayloadValue(EventType type, const std::optional<std::string>& current,
+Result<JsonValue> NextPayloadValue(EventType type, std::optional<std::string_view> current,
                                    std::string_view event_payload);
 
 struct EventPlan {
@@ -40,5 +40,17 @@ struct EventPlan {
 // problems of the event are a kPermanentError plan.
 Result<EventPlan> PlanEvent(const StoreEvent& e, const EntityState* current, int64_t now_us,
                             int64_t retention_us);
+
+// What PlanEvent reads of the entity's stored state, as views into the
+// store's own record (valid for the call), so a store need not copy the
+// record into an EntityState first.
+struct StoredEntityView {
+  std::string_view entity_type;
+  std::string_view payload;  // canonical JSON
+  const AppliedMarker& marker;
+};
+// As above; nullopt: the store holds nothing for the entity.
+Result<EventPlan> PlanEvent(const StoreEvent& e, std::optional<StoredEntityView> current,
+                            int64_t now_us, int64_t retention_us);
 
 }  // namespace tandem::store_internal

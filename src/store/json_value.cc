@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -18,20 +19,37 @@ namespace {
 bool KeyLess(const JsonMember& m, std::string_view key) { return m.key < key; }
 
 // Sorts the members by key; a duplicated key keeps its last value, as most
-// JSON readers do.
+// JSON readers do. In place: objects are small, so an insertion sort (stable,
+// no temporary buffer) is cheapest below kInsertionSortMax members.
 void Normalise(std::vector<JsonMember>* members) {
-  std::stable_sort(members->begin(), members->end(),
-                   [](const JsonMember& a, const JsonMember& b) { return a.key < b.key; });
-  std::vector<JsonMember> out;
-  out.reserve(members->size());
-  for (JsonMember& m : *members) {
-    if (!out.empty() && out.back().key == m.key) {
-      out.back().value = std::move(m.value);
+  constexpr size_t kInsertionSortMax = 16;
+  const auto by_key = [](const JsonMember& a, const JsonMember& b) { return a.key < b.key; };
+  const auto out_of_order = [](const JsonMember& a, const JsonMember& b) {
+    return !(a.key < b.key);
+  };
+  auto& m = *members;
+  if (std::adjacent_find(m.begin(), m.end(), out_of_order) == m.end()) return;
+  if (m.size() <= kInsertionSortMax) {
+    for (size_t i = 1; i < m.size(); ++i) {
+      if (!by_key(m[i], m[i - 1])) continue;
+      JsonMember moving = std::move(m[i]);
+      size_t j = i;
+      for (; j > 0 && by_key(moving, m[j - 1]); --j) m[j] = std::move(m[j - 1]);
+      m[j] = std::move(moving);
+    }
+  } else {
+    std::stable_sort(m.begin(), m.end(), by_key);
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < m.size(); ++i) {
+    if (kept > 0 && m[kept - 1].key == m[i].key) {
+      m[kept - 1].value = std::move(m[i].value);
     } else {
-      out.push_back(std::move(m));
+      if (kept != i) m[kept] = std::move(m[i]);
+      ++kept;
     }
   }
-  *members = std::move(out);
+  m.erase(m.begin() + static_cast<std::ptrdiff_t>(kept), m.end());
 }
 
 namespace ondemand = simdjson::ondemand;
@@ -46,6 +64,8 @@ using event_internal::TrimSpace;
 // structural characters of the whole text).
 class Builder {
  public:
+  static constexpr size_t kMembersReserved = 8;
+
   Status Value(ondemand::value v, size_t depth, JsonValue* out) {
     ondemand::json_type type;
     if (auto e = v.type().get(type); e) return Error(e);
@@ -55,15 +75,16 @@ class Builder {
         out->kind = JsonValue::Kind::kObject;
         ondemand::object object;
         if (auto e = v.get_object().get(object); e) return Error(e);
+        // Most objects are small: one allocation for their members.
+        out->members.reserve(kMembersReserved);
         for (auto field : object) {
-          JsonMember m;
           std::string_view key;
           if (auto e = field.unescaped_key().get(key); e) return Error(e);
+          JsonMember& m = out->members.emplace_back();
           m.key.assign(key);
           ondemand::value child;
           if (auto e = field.value().get(child); e) return Error(e);
           TANDEM_RETURN_IF_ERROR(Value(child, depth + 1, &m.value));
-          out->members.push_back(std::move(m));
         }
         Normalise(&out->members);
         return Status::OK();
@@ -152,8 +173,14 @@ class Builder {
 void AppendString(std::string_view s, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
+  // Runs of characters that need no escape are appended whole.
+  size_t run = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(s.substr(run, i - run));
+    run = i + 1;
     switch (c) {
       case '"':
         out->append("\\\"");
@@ -177,15 +204,12 @@ void AppendString(std::string_view s, std::string* out) {
         out->append("\\t");
         break;
       default:
-        if (u < 0x20) {
-          out->append("\\u00");
-          out->push_back(kHex[u >> 4]);
-          out->push_back(kHex[u & 0xf]);
-        } else {
-          out->push_back(c);
-        }
+        out->append("\\u00");
+        out->push_back(kHex[u >> 4]);
+        out->push_back(kHex[u & 0xf]);
     }
   }
+  out->append(s.substr(run));
   out->push_back('"');
 }
 
@@ -234,16 +258,23 @@ Result<JsonValue> ParseJson(std::string_view text) {
   // The text is parsed as the only element of an array, so that scalar and
   // container documents take the same path (On Demand treats scalar
   // documents specially) and anything after the value is an error of the
-  // array.
-  std::string wrapped;
-  wrapped.reserve(text.size() + 3);
-  wrapped.push_back('[');
-  wrapped.append(text);
-  wrapped.append("\n]");
-  const simdjson::padded_string padded(wrapped);
+  // array. The padded copy lives in a per-thread buffer that grows to the
+  // largest document seen, so a parse allocates nothing for the text.
+  thread_local std::string buffer;
+  const size_t size = text.size() + 3;
+  if (buffer.size() < size + simdjson::SIMDJSON_PADDING) {
+    buffer.resize(size + simdjson::SIMDJSON_PADDING);
+  }
+  buffer[0] = '[';
+  std::memcpy(buffer.data() + 1, text.data(), text.size());
+  buffer[size - 2] = '\n';
+  buffer[size - 1] = ']';
+  std::memset(buffer.data() + size, 0, simdjson::SIMDJSON_PADDING);
   ondemand::document doc;
   Builder builder;
-  if (auto e = parser.iterate(padded).get(doc); e) return builder.Error(e);
+  if (auto e = parser.iterate(buffer.data(), size, buffer.size()).get(doc); e) {
+    return builder.Error(e);
+  }
   ondemand::array outer;
   if (auto e = doc.get_array().get(outer); e) return builder.Error(e);
   JsonValue root;
@@ -298,6 +329,7 @@ void AppendCanonicalJson(const JsonValue& v, std::string* out) {
 
 std::string ToCanonicalJson(const JsonValue& value) {
   std::string out;
+  out.reserve(128);
   AppendCanonicalJson(value, &out);
   return out;
 }

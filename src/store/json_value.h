@@ -43,17 +43,21 @@ struct JsonValue {
   // Removes member `key` when present.
   void Erase(std::string_view key);
 
-  static JsonValue Object() {
-    JsonValue v;
-    v.kind = Kind::kObject;
-    return v;
-  }
+  static JsonValue Object();
 };
 
 struct JsonMember {
   std::string key;
   JsonValue value;
 };
+
+// Defined once JsonMember is complete: constructing a JsonValue instantiates
+// ~vector<JsonMember>, which clang (the fuzz build) refuses on an incomplete type.
+inline JsonValue JsonValue::Object() {
+  JsonValue v;
+  v.kind = Kind::kObject;
+  return v;
+}
 
 // "null", "boolean", "number", "string", "array" or "object".
 std::string_view JsonKindName(JsonValue::Kind kind);

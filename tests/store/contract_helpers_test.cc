@@ -102,10 +102,30 @@ TEST(CanonicalJson, SortsMembersAndKeepsNumbers) {
   EXPECT_EQ(*CanonicalJson(R"( { "b" : [ 1 , 2.50, -0.0 ], "a" : { "d":null, "c":true } } )"),
             R"({"a":{"c":true,"d":null},"b":[1,2.50,-0.0]})");
   EXPECT_EQ(*CanonicalJson(R"({"a":1,"a":2})"), R"({"a":2})");  // the last duplicate wins
+  EXPECT_EQ(*CanonicalJson(R"({"b":1,"a":2,"b":3})"), R"({"a":2,"b":3})");
   EXPECT_EQ(*CanonicalJson(R"("\u0001\t\"\\\u00e9")"), "\"\\u0001\\t\\\"\\\\\xc3\xa9\"");
   EXPECT_EQ(*CanonicalJson("18446744073709551616"), "18446744073709551616");
   EXPECT_EQ(*CanonicalJson("-12"), "-12");
   EXPECT_EQ(*CanonicalJson("-0"), "0");  // integers are printed in plain decimal
+}
+
+TEST(CanonicalJson, LargeObjectsAndEscapesInsideText) {
+  // More members than the small-object sort handles, in reverse order, with
+  // duplicates: sorted by key bytes, the last duplicate wins.
+  std::string in = "{", want = "{";
+  for (int i = 39; i >= 0; --i) {
+    in += "\"k" + std::to_string(100 + i) + "\":" + std::to_string(i) + ",";
+  }
+  in += R"("k100":"last","k139":"again"})";
+  for (int i = 0; i < 40; ++i) {
+    const std::string value = i == 0 ? "\"last\"" : i == 39 ? "\"again\"" : std::to_string(i);
+    want += "\"k" + std::to_string(100 + i) + "\":" + value + (i < 39 ? "," : "}");
+  }
+  EXPECT_EQ(*CanonicalJson(in), want);
+  // Escapes between runs of plain text, and a text ending in one.
+  EXPECT_EQ(*CanonicalJson(R"("ab\"cd\\ef\ngh\u001f")"), R"("ab\"cd\\ef\ngh\u001f")");
+  // A document parsed after a larger one (the parse buffer is reused).
+  EXPECT_EQ(*CanonicalJson(R"({"b":1,"a":2})"), R"({"a":2,"b":1})");
 }
 
 TEST(CanonicalJson, RefusesWhatIsNotJson) {
