@@ -1,5 +1,7 @@
 #include "backend/backend.h"
 
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 #ifdef TANDEM_HAVE_PGGRAPH
@@ -25,6 +27,19 @@ Status NoReplayTarget(const std::string& key) {
 }
 
 }  // namespace
+
+Result<GraphSchema> LoadGraphSchema(const std::string& path) {
+  if (path.empty()) return BankingSchema();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::InvalidArgument("graph.schema_file: cannot open \"" + path + "\"");
+  std::ostringstream text;
+  text << in.rdbuf();
+  Result<GraphSchema> s = ParseGraphSchema(text.str());
+  if (!s.ok()) {
+    return Status::InvalidArgument("graph.schema_file: " + path + ": " + s.status().message());
+  }
+  return s;
+}
 
 bool GraphBackendIsLocal(const Config& config) { return config.graph.backend != "postgres"; }
 bool VectorBackendIsLocal(const Config& config) { return config.vector.backend != "pgvector"; }

@@ -21,6 +21,10 @@
 
 namespace tandem {
 
+// graph.schema_file parsed (InvalidArgument naming it), or the built-in
+// banking schema when `path` is empty.
+Result<GraphSchema> LoadGraphSchema(const std::string& path);
+
 // `dir` overrides graph.store.dir for the embedded backend (replay builds into
 // a fresh directory); empty = the configured one. Replay into another place
 // is not offered for postgres: `dir` non-empty with it is FailedPrecondition.

@@ -12,10 +12,8 @@
 // becomes "data dir in use by a running tandem serve; use --url".
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 
 #include "backend/backend.h"
@@ -41,19 +39,6 @@ Result<Config> LoadOfflineConfig(const std::string& path) {
   Result<Config> c = LoadConfigFile(path, EnvironmentOverrides());
   if (!c.ok() && c.status().IsNotFound()) return Status::InvalidArgument(c.status().message());
   return c;
-}
-
-Result<GraphSchema> LoadGraphSchema(const std::string& path) {
-  if (path.empty()) return BankingSchema();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::InvalidArgument("graph.schema_file: cannot open \"" + path + "\"");
-  std::ostringstream text;
-  text << in.rdbuf();
-  Result<GraphSchema> s = ParseGraphSchema(text.str());
-  if (!s.ok()) {
-    return Status::InvalidArgument("graph.schema_file: " + path + ": " + s.status().message());
-  }
-  return s;
 }
 
 Status OfflineData::Open(const Config& config, bool graph_store, bool vector_store) {

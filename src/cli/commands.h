@@ -98,8 +98,6 @@ struct OfflineData {
 };
 // The config of an offline command: the file, or defaults + TANDEM_* (empty path).
 Result<Config> LoadOfflineConfig(const std::string& path);
-// graph.schema_file parsed, or the banking schema when empty.
-Result<GraphSchema> LoadGraphSchema(const std::string& path);
 // `s` turned into the "data dir in use" error when it is a lock conflict.
 Status DataDirInUse(const Status& s);
 

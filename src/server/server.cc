@@ -13,9 +13,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 #include <thread>
 
 #include "backend/backend.h"
@@ -41,19 +39,6 @@ extern "C" void OnShutdownSignal(int) {
     const char c = 's';
     [[maybe_unused]] ssize_t n = write(fd, &c, 1);
   }
-}
-
-Result<GraphSchema> LoadSchema(const std::string& path) {
-  if (path.empty()) return BankingSchema();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::InvalidArgument("graph.schema_file: cannot open \"" + path + "\"");
-  std::ostringstream text;
-  text << in.rdbuf();
-  Result<GraphSchema> s = ParseGraphSchema(text.str());
-  if (!s.ok()) {
-    return Status::InvalidArgument("graph.schema_file: " + path + ": " + s.status().message());
-  }
-  return s;
 }
 
 // One enrichment leg per configured enricher. Each leg's input hash ignores
@@ -211,7 +196,7 @@ Status ServerImpl::Open() {
   // the socket of a server that never listened (it stays open, unused, until
   // the process exits).
   if (ctx_.config.graph.enabled) {
-    TANDEM_ASSIGN_OR_RETURN(schema_, LoadSchema(ctx_.config.graph.schema_file));
+    TANDEM_ASSIGN_OR_RETURN(schema_, LoadGraphSchema(ctx_.config.graph.schema_file));
   }
   TANDEM_RETURN_IF_ERROR(Bind());
   TANDEM_RETURN_IF_ERROR(OpenStores());

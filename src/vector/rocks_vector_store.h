@@ -84,6 +84,10 @@ class WriteBuffer {
   std::vector<std::pair<std::string, std::string>> ranges_;
 };
 
+// Adds `delta` (per entity type) to the stored indexed-document counts in
+// `wb`; a count reaching 0 is deleted. Corruption if one would go negative.
+Status AddIndexedCounts(WriteBuffer& wb, const std::map<std::string, int64_t>& delta);
+
 // The planned writes of one ApplyBatch (vector_apply.cc).
 struct BatchPlan;
 

@@ -226,23 +226,7 @@ Status RocksVectorStore::BuildWrites(WriteBuffer& wb, BatchPlan& plan, uint64_t*
     }
     wb.Put(DocKey(id), EncodeDoc(after));
   }
-  for (const auto& [type, delta] : count_delta) {
-    if (delta == 0) continue;
-    std::string key = CountKey(type);
-    std::optional<std::string> old;
-    TANDEM_RETURN_IF_ERROR(wb.Get(key, &old));
-    uint64_t count = 0;
-    if (old.has_value()) TANDEM_RETURN_IF_ERROR(DecodeU64(*old, &count));
-    if (delta < 0 && count < static_cast<uint64_t>(-delta)) {
-      return Status::Corruption("vector: indexed count of \"" + type + "\" would drop below zero");
-    }
-    count = static_cast<uint64_t>(static_cast<int64_t>(count) + delta);
-    if (count == 0) {
-      wb.Delete(std::move(key));
-    } else {
-      wb.Put(std::move(key), EncodeU64(count));
-    }
-  }
+  TANDEM_RETURN_IF_ERROR(AddIndexedCounts(wb, count_delta));
   if (*next_label != first_label) wb.Put(MetaKey("next_label"), EncodeU64(*next_label));
   if (!journal.empty()) {
     ++*sequence;
@@ -301,6 +285,27 @@ Result<BatchResult> RocksVectorStore::ApplyBatch(std::span<const StoreEvent> eve
   Status snap = MaybeSnapshotAndTrim();
   (void)snap;
   return std::move(plan.result);
+}
+
+Status AddIndexedCounts(WriteBuffer& wb, const std::map<std::string, int64_t>& delta) {
+  for (const auto& [type, d] : delta) {
+    if (d == 0) continue;
+    std::string key = CountKey(type);
+    std::optional<std::string> old;
+    TANDEM_RETURN_IF_ERROR(wb.Get(key, &old));
+    uint64_t count = 0;
+    if (old.has_value()) TANDEM_RETURN_IF_ERROR(DecodeU64(*old, &count));
+    if (d < 0 && count < static_cast<uint64_t>(-d)) {
+      return Status::Corruption("vector: indexed count of \"" + type + "\" would drop below zero");
+    }
+    count = static_cast<uint64_t>(static_cast<int64_t>(count) + d);
+    if (count == 0) {
+      wb.Delete(std::move(key));
+    } else {
+      wb.Put(std::move(key), EncodeU64(count));
+    }
+  }
+  return Status::OK();
 }
 
 }  // namespace tandem::vector_internal

@@ -161,22 +161,7 @@ Result<bool> RocksVectorStore::RestoreEntity(std::string_view entity_id,
     journal.push_back({new_index, *after->label, IndexOp::kUpsert});
     updates.push_back({journal.back(), vec});
   }
-  for (const auto& [type, delta] : count_delta) {
-    std::string key = CountKey(type);
-    std::optional<std::string> old;
-    TANDEM_RETURN_IF_ERROR(wb.Get(key, &old));
-    uint64_t count = 0;
-    if (old.has_value()) TANDEM_RETURN_IF_ERROR(DecodeU64(*old, &count));
-    if (delta < 0 && count < static_cast<uint64_t>(-delta)) {
-      return Status::Corruption("vector: indexed count of \"" + type + "\" would drop below zero");
-    }
-    count = static_cast<uint64_t>(static_cast<int64_t>(count) + delta);
-    if (count == 0) {
-      wb.Delete(std::move(key));
-    } else {
-      wb.Put(std::move(key), EncodeU64(count));
-    }
-  }
+  TANDEM_RETURN_IF_ERROR(AddIndexedCounts(wb, count_delta));
   uint64_t sequence = sequence_;
   if (!journal.empty()) {
     ++sequence;
