@@ -2,7 +2,7 @@
 # Runs every benchmark and writes docs/benchmarks.md (the numbers of this machine).
 #   scripts/bench.sh [build-dir]      BENCH_SECONDS=3 by default per configuration
 #   Sizes: GRAPH_EVENTS, VINDEX_N, VECTOR_N, SERVE_EVENTS, SERVE_ENTITIES, SERVE_QUERIES,
-#   DUALWRITE_EVENTS, ENRICH_BATCHES.
+#   DUALWRITE_EVENTS, ENRICH_BATCHES, BUS_RECORDS, PGGRAPH_EVENTS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -19,6 +19,15 @@ log_table=$($log_cmd)
 log8_cmd="$build/bench/log_append_bench --dir $dir/log8 --seconds $secs --partitions 8 --producers 16,64 --batches 1,100"
 echo "running: $log8_cmd" >&2
 log8_table=$($log8_cmd)
+bus_cmd="$build/bench/bus_bench --records ${BUS_RECORDS:-40000}"
+echo "running: $bus_cmd" >&2
+bus_load=$(uptime)
+bus_table=$(TMPDIR="$dir" $bus_cmd) || bus_table="(bus_bench failed; its messages went to stderr)"
+pggraph_cmd="$build/bench/pggraph_bench --events ${PGGRAPH_EVENTS:-50000}"
+echo "running: $pggraph_cmd" >&2
+pggraph_load=$(uptime)
+# Not TMPDIR=$dir: as root PostgreSQL runs as the postgres user, which cannot enter $dir (0700).
+pggraph_table=$($pggraph_cmd) || pggraph_table="(pggraph_bench failed; its messages went to stderr)"
 graph_cmd="$build/bench/graph_leg_bench --dir $dir/graph --events ${GRAPH_EVENTS:-100000}"
 echo "running: $graph_cmd" >&2
 graph_table=$($graph_cmd)
@@ -71,6 +80,28 @@ Eight partitions (parallel fdatasyncs on one disk, 4 io threads):
 
 $log8_table
 
+## Buses (embedded log vs Redis Streams vs the Kafka mock cluster)
+
+The same workload through every bus in one run: 700-byte records keyed by entity id,
+\`AppendBatch\` of 100 from 4 producer threads, then one subscription with 4 consumers acking
+every message, then end to end (\`AppendBatch\` call → consumer receipt) at light load. *vs
+embedded* = rate ÷ the fsync=always row. The embedded log runs with fsync=always (the default)
+and fsync=interval. Redis is a \`redis-server\` the bench starts on a loopback port, once without
+persistence and once with \`appendonly yes\` + \`appendfsync always\` (the durable equivalent of
+fsync=always). Kafka is librdkafka's mock cluster (3 brokers) in a \`kafka_mock\` process the
+bench starts. The mock is not a broker: it keeps data in memory (no disk, no replication I/O,
+at most 5 MiB per partition, hence 40,000 records), and it answers an empty Fetch only after
+the consumer's \`fetch.wait.max.ms\` (500 ms) even when data arrives meanwhile (a shortcut its
+source documents), so the Kafka end-to-end latency is that wait, not Kafka's. \`kafka_mock\` sets
+\`socket.nagle.disable\` so its brokers' sockets use TCP_NODELAY (without it every
+multi-partition \`AppendBatch\` waited ~44 ms for delayed ACKs). Its rates measure tandem's
+client path (librdkafka batching, delivery reports, fetch, commits). See the header of
+\`bench/bus_bench.cc\`. Load when it started: \`$bus_load\`.
+
+\`$bus_cmd\`
+
+$bus_table
+
 ## Graph leg (banking workload, batches of 500)
 
 Rows: (a) the graph store's \`ApplyBatch\` alone; (b) the graph leg draining a backlog from the
@@ -81,6 +112,18 @@ against (a) and (r) in the same run (see the header of \`bench/graph_leg_bench.c
 \`$graph_cmd\`
 
 $graph_table
+
+## Graph stores (RocksDB vs PostgreSQL 15, banking workload)
+
+The graph store's \`ApplyBatch\` on both backends in one run: the embedded RocksDB store (WAL
+fdatasync per batch) and the PostgreSQL store (one transaction per batch; fsync and
+synchronous_commit on) on a PostgreSQL 15 server the bench starts on a loopback port (as root
+through \`runuser -u postgres\`); both must end with the same digest. See the header of
+\`bench/pggraph_bench.cc\`. Load when it started: \`$pggraph_load\`.
+
+\`$pggraph_cmd\`
+
+$pggraph_table
 
 ## Embedders (hash embedder throughput and name-matching quality)
 

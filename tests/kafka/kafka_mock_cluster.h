@@ -32,7 +32,8 @@ namespace tandem::kafka_test {
 // in the destructor. Its stdin/stdout carry topic creation (kafka_mock_main.cc).
 class MockCluster {
  public:
-  explicit MockCluster(int brokers = 3) {
+  // `nodelay`: TCP_NODELAY on the mock brokers' sockets (kafka_mock_main.cc).
+  explicit MockCluster(int brokers = 3, bool nodelay = false) {
     int out[2];
     int in[2];
     if (pipe(out) != 0) return;
@@ -49,7 +50,8 @@ class MockCluster {
     posix_spawn_file_actions_addclose(&fa, in[1]);
     std::string bin = TANDEM_KAFKA_MOCK;
     std::string n = std::to_string(brokers);
-    char* argv[] = {bin.data(), n.data(), nullptr};
+    std::string flag = nodelay ? "nodelay" : "";
+    char* argv[] = {bin.data(), n.data(), nodelay ? flag.data() : nullptr, nullptr};
     if (posix_spawn(&pid_, bin.c_str(), &fa, nullptr, argv, environ) != 0) pid_ = -1;
     posix_spawn_file_actions_destroy(&fa);
     close(out[1]);
