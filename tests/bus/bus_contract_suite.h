@@ -42,7 +42,10 @@ inline SubscriptionOptions FastSubscription(std::string name) {
 }
 
 // Polls until `n` messages arrived or `timeout_ms` passed; acks them when `ack`.
-inline std::vector<Message> PollFor(Consumer& c, size_t n, bool ack, int64_t timeout_ms = 10'000) {
+// The bound is generous: a Kafka consumer's first poll includes the group join
+// (3-5 s on the mock cluster, more on a loaded CI machine); passing runs return
+// as soon as the messages are there.
+inline std::vector<Message> PollFor(Consumer& c, size_t n, bool ack, int64_t timeout_ms = 30'000) {
   std::vector<Message> got;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (got.size() < n && std::chrono::steady_clock::now() < deadline) {
