@@ -93,6 +93,11 @@ struct ServerConfig {
   // GET /v1/search&enrich=N: at most this many graph vertices of context per
   // hit (1..10,000; default 50), so a hub entity cannot blow up a response.
   uint32_t search_context_vertices = 50;
+  // GET /v1/entities/{id}: edges counted per label and direction, at most
+  // (1..10,000,000; default 10,000; beyond it the counts say truncated) ...
+  uint32_t entity_edge_summary = 10'000;
+  // ... and edges listed as neighbours (0..10,000; default 20).
+  uint32_t entity_neighbors = 20;
 };
 
 struct EmbedderConfig {

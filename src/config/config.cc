@@ -450,6 +450,8 @@ void ReadAll(const YAML::Node& root, Config* c, std::vector<std::string>* errors
     r.Int("threads", &c->server.threads, 1, 256);
     r.Duration("shutdown_timeout", &c->server.shutdown_timeout_us);
     r.Int("search_context_vertices", &c->server.search_context_vertices, 1, 10'000);
+    r.Int("entity_edge_summary", &c->server.entity_edge_summary, 1, 10'000'000);
+    r.Int("entity_neighbors", &c->server.entity_neighbors, 0, 10'000);
   }
   {
     Reader r = top.Section("log");

@@ -12,10 +12,6 @@
 namespace tandem::server {
 namespace {
 
-// Edges counted per label in the entity view, per direction; beyond this the
-// counts are marked truncated.
-constexpr size_t kEdgeSummaryLimit = 10'000;
-constexpr size_t kEntityNeighbors = 20;
 
 Json MarkerJson(const AppliedMarker& m) {
   Json j{{"event_id", m.event_id},
@@ -31,7 +27,11 @@ bool SameMarker(const AppliedMarker& a, const AppliedMarker& b) {
 }
 
 // The graph part of the entity view; null when the graph does not know `id`.
-Result<Json> GraphView(GraphStore& g, const std::string& id) {
+// Edges counted per label and direction are capped at
+// server.entity_edge_summary (beyond it the counts are marked truncated); the
+// first server.entity_neighbors edges are listed.
+Result<Json> GraphView(GraphStore& g, const ServerConfig& limits, const std::string& id) {
+  const size_t summary_limit = limits.entity_edge_summary;
   Result<Vertex> v = g.GetVertex(id);
   if (!v.ok()) {
     if (v.status().IsNotFound()) return Json(nullptr);
@@ -40,16 +40,16 @@ Result<Json> GraphView(GraphStore& g, const std::string& id) {
   Json j = VertexJson(*v);
   Json edges{{"out", Json::object()}, {"in", Json::object()}, {"truncated", false}};
   for (Direction d : {Direction::kOut, Direction::kIn}) {
-    TANDEM_ASSIGN_OR_RETURN(std::vector<Edge> all, g.Neighbors(id, d, "", kEdgeSummaryLimit));
+    TANDEM_ASSIGN_OR_RETURN(std::vector<Edge> all, g.Neighbors(id, d, "", summary_limit));
     std::map<std::string, uint64_t> counts;
     for (const Edge& e : all) ++counts[e.label];
     Json& side = edges[d == Direction::kOut ? "out" : "in"];
     for (const auto& [label, n] : counts) side[label] = n;
-    if (all.size() >= kEdgeSummaryLimit) edges["truncated"] = true;
+    if (all.size() >= summary_limit) edges["truncated"] = true;
   }
   j["edges"] = std::move(edges);
   TANDEM_ASSIGN_OR_RETURN(std::vector<Edge> first,
-                          g.Neighbors(id, Direction::kBoth, "", kEntityNeighbors));
+                          g.Neighbors(id, Direction::kBoth, "", limits.entity_neighbors));
   Json neighbors = Json::array();
   for (const Edge& e : first) neighbors.push_back(EdgeJson(e));
   j["neighbors"] = std::move(neighbors);
@@ -62,7 +62,7 @@ void GetEntity(Context& ctx, const httplib::Request& req, httplib::Response& res
   Json positions{{"graph", nullptr}, {"vector", nullptr}};
   std::optional<AppliedMarker> graph_marker, vector_marker;
   if (ctx.graph) {
-    Result<Json> g = GraphView(*ctx.graph, id);
+    Result<Json> g = GraphView(*ctx.graph, ctx.config.server, id);
     if (!g.ok()) return SendStatus(res, g.status().WithContext("graph"));
     body["graph"] = std::move(*g);
     Result<EntityState> st = ctx.graph->Get(id);
